@@ -1,0 +1,107 @@
+import BillingCore
+
+/// The report for people: a headline, counts, totals per currency, the emitted rows (invoices
+/// with their items, then one line per other record) and the skipped customers.
+public enum TextReport {
+    public static func render(_ report: JobReport) -> String {
+        var lines: [String] = []
+        var headline = "\(report.job)"
+        if let runID = report.runID { headline += "  run \(runID)" }
+        if report.dryRun { headline += "  (dry run: nothing was written)" }
+        lines.append(headline)
+        var facts = ["as of \(report.asOf)"]
+        if let period = report.period { facts.append("period \(period)") }
+        facts.append("status \(report.status?.rawValue ?? "not started")")
+        facts.append("exit \(report.exitStatus.rawValue)")
+        facts.append("\(report.durationMilliseconds) ms")
+        lines.append(facts.joined(separator: "  ·  "))
+        if let error = report.error { lines.append("error: \(error)") }
+
+        let output = report.output
+        if !output.counts.isEmpty {
+            lines.append("")
+            lines.append(output.counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: "  ·  "))
+        }
+        if !output.totals.isEmpty {
+            lines.append("")
+            lines.append("Totals")
+            for (code, named) in output.totals.sorted(by: { $0.key < $1.key }) {
+                let parts = named.sorted { $0.key < $1.key }.map { "\($0.key) \(format($0.value, code, report))" }
+                lines.append("  \(code)  " + parts.joined(separator: "  ·  "))
+            }
+        }
+        for notice in output.notices {
+            lines.append("")
+            lines.append("note: \(notice)")
+        }
+        let invoices = output.records[.invoices] ?? []
+        if !invoices.isEmpty {
+            lines.append("")
+            lines.append("Invoices")
+            for invoice in invoices { lines += invoiceLines(invoice.fields, report) }
+        }
+        for section in ReportSection.allCases where section != .invoices {
+            let records = output.records[section] ?? []
+            guard !records.isEmpty else { continue }
+            lines.append("")
+            lines.append(section.rawValue.prefix(1).uppercased() + section.rawValue.dropFirst())
+            for record in records { lines.append("  " + recordLine(record.fields, report)) }
+        }
+        if !output.skipped.isEmpty {
+            lines.append("")
+            lines.append("Skipped customers (not billed; fix the data and re-run)")
+            for skip in output.skipped { lines.append("  customer \(skip.customerID): \(skip.reason)") }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    static func invoiceLines(_ invoice: JSONValue, _ report: JobReport) -> [String] {
+        let code = invoice["currency"]?.stringValue.flatMap { try? CurrencyCode($0) }
+        var head = "  invoice"
+        if let id = invoice["id"]?.intValue { head += " \(id)" }
+        if let customer = invoice["customer_id"]?.intValue { head += "  customer \(customer)" }
+        if let kind = invoice["kind"]?.stringValue { head += "  \(kind)" }
+        if let start = invoice["period_start"]?.stringValue, let end = invoice["period_end"]?.stringValue,
+           let endDate = try? LocalDate(end) {
+            head += "  \(start)..\(endDate.adding(days: -1))"
+        }
+        if let status = invoice["status"]?.stringValue { head += "  \(status)" }
+        if let due = invoice["due_on"]?.stringValue { head += "  due \(due)" }
+        if let total = invoice["total"]?.intValue, let code { head += "  total \(format(total, code, report))" }
+        var lines = [head]
+        for item in invoice["items"]?.arrayValue ?? [] {
+            let kind = item["kind"]?.stringValue ?? ""
+            let description = item["description"]?.stringValue ?? ""
+            let amount = item["amount"]?.intValue.flatMap { amount in code.map { format(amount, $0, report) } } ?? ""
+            lines.append("      " + pad(kind, 14) + pad(description, 58) + " " + leftPad(amount, 16))
+        }
+        return lines
+    }
+
+    static func recordLine(_ record: JSONValue, _ report: JobReport) -> String {
+        let code = record["currency"]?.stringValue.flatMap { try? CurrencyCode($0) }
+        let moneyKeys: Set<String> = ["amount", "total", "unit_price"]
+        return (record.objectValue ?? []).compactMap { key, value -> String? in
+            if case .null = value { return nil }
+            if moneyKeys.contains(key), let amount = value.intValue, let code { return "\(key) \(format(amount, code, report))" }
+            if key == "currency" && code != nil { return nil }
+            switch value {
+            case .string(let text): return "\(key) \(text)"
+            case .object, .array: return "\(key) \(value.compactText)"
+            default: return "\(key) \(value.compactText)"
+            }
+        }.joined(separator: "  ")
+    }
+
+    static func format(_ minor: Int64, _ code: CurrencyCode, _ report: JobReport) -> String {
+        (report.currencies[code] ?? Currency(code: code, minorUnits: 2)).format(minor)
+    }
+
+    private static func pad(_ text: String, _ width: Int) -> String {
+        text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
+    }
+
+    private static func leftPad(_ text: String, _ width: Int) -> String {
+        text.count >= width ? text : String(repeating: " ", count: width - text.count) + text
+    }
+}

@@ -1,0 +1,7 @@
+/// `job_runs.status` of a finished run.
+public enum JobRunStatus: String, Sendable {
+    case succeeded
+    /// Finished, but some customers were skipped for invalid data.
+    case partial
+    case failed
+}

@@ -1,0 +1,245 @@
+import BillingCore
+import BillingStore
+import Foundation
+import Logging
+import Postgres
+
+/// Runs one job: connection, lock, `job_runs` record, batches and transactions, dry run,
+/// report and exit status (DESIGN.md §5).
+///
+/// - One run per job at a time: a session advisory lock. A second run exits 75 at once naming
+///   the holder (or queues with `wait`). Holding the lock proves no other run of the job is
+///   alive, so a `running` row found then was left by a dead process and is marked failed.
+/// - Work is committed in batches of customers, each atomically: a killed run leaves whole
+///   customers only, and a rerun completes it without duplicates (the jobs are idempotent).
+/// - A batch that fails on a customer's data is retried customer by customer; the customers
+///   that still fail are skipped with the reason, the others are billed, the run ends `partial`.
+///   Serialization failures and deadlocks are retried a bounded number of times.
+/// - A dry run takes the same path inside one transaction that is rolled back: batches become
+///   savepoints, the `job_runs` row is written and discarded, the lock is released at the end.
+public struct JobRunner: Sendable {
+    public let target: PostgresTarget
+    public let settings: RunnerSettings
+    public let logger: Logger
+    public let interruption: Interruption
+
+    /// Serialization failures and deadlocks are retried this many times per batch.
+    static let maxRetries = 3
+    static let lockClassID: Int32 = 0x5342_4C4C // "SBLL"
+
+    public init(target: PostgresTarget, settings: RunnerSettings = RunnerSettings(), logger: Logger = Logger(label: "supportbill"), interruption: Interruption = Interruption()) {
+        self.target = target
+        self.settings = settings
+        self.logger = logger
+        self.interruption = interruption
+    }
+
+    public static func lockKey(for job: JobName) -> PostgresAdvisoryLockKey {
+        PostgresAdvisoryLockKey(classID: lockClassID, objectID: job.lockObjectID)
+    }
+
+    public func run(_ job: any BillingJob, _ request: JobRunRequest) -> JobReport {
+        let name = type(of: job).name
+        let started = ContinuousClock.now
+        var logger = self.logger
+        logger[metadataKey: "job.name"] = "\(name)"
+        var currencies: [CurrencyCode: Currency] = [:]
+
+        func report(runID: Int64?, status: JobRunStatus?, output: JobOutput = JobOutput(), error: String?, exit: ExitStatus) -> JobReport {
+            let elapsed = ContinuousClock.now - started
+            let milliseconds = elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
+            return JobReport(job: name, runID: runID, dryRun: request.dryRun, asOf: request.asOf, period: request.period,
+                             status: status, output: output, error: error, exitStatus: exit,
+                             durationMilliseconds: milliseconds, currencies: currencies)
+        }
+
+        let db: PostgresConnection
+        do {
+            db = try target.connect(settings: settings.sessionSettings, applicationName: "supportbill \(name)")
+        } catch {
+            logger.error("cannot connect", metadata: ["error": "\(error)"])
+            return report(runID: nil, status: nil, error: "\(error)", exit: JobRunner.exitStatus(for: error))
+        }
+        defer { db.close() }
+
+        // Checks that need no lock: schema version, --customer ids.
+        do {
+            try Migrator().verify(db)
+            if !request.customers.isEmpty {
+                let existing = try CustomerDirectory.existing(db, ids: request.customers)
+                let unknown = request.customers.filter { !existing.contains($0) }
+                if !unknown.isEmpty {
+                    return report(runID: nil, status: nil, error: "no such customer: \(unknown.map(String.init).joined(separator: ", "))", exit: .usage)
+                }
+            }
+            currencies = try CurrencyTable.load(db)
+        } catch {
+            return report(runID: nil, status: nil, error: "\(error)", exit: JobRunner.exitStatus(for: error))
+        }
+
+        // One run per job at a time.
+        let key = JobRunner.lockKey(for: name)
+        do {
+            if request.wait {
+                try db.execute("SELECT set_config('lock_timeout', '0', false)")
+                try db.advisoryLock(key)
+                try db.execute("SELECT set_config('lock_timeout', $1, false)", [settings.lockTimeout])
+            } else if try !db.tryAdvisoryLock(key) {
+                let holder = (try? JobRunStore.describeHolder(db, job: name.rawValue, lock: key)) ?? "another session"
+                logger.warning("another run holds the lock", metadata: ["holder": "\(holder)"])
+                return report(runID: nil, status: nil, error: "\(name) is already running: \(holder)", exit: .locked)
+            }
+        } catch {
+            return report(runID: nil, status: nil, error: "\(error)", exit: JobRunner.exitStatus(for: error))
+        }
+        defer { if db.isOpen { _ = try? db.advisoryUnlock(key) } }
+
+        // The job_runs row: committed at once on a real run, so others can see who holds the lock.
+        let runID: Int64
+        let start = JobRunStore.Start(
+            job: name.rawValue, asOf: request.asOf, period: request.period?.dateRange, dryRun: request.dryRun,
+            invokedBy: request.invokedBy, host: Invoker.host, pid: Invoker.pid
+        )
+        do {
+            let record = { (db: PostgresConnection) throws -> Int64 in
+                let stale = try JobRunStore.failStaleRuns(db, job: name.rawValue, foundBy: "a run by \(request.invokedBy)")
+                if !stale.isEmpty { logger.warning("marked stale runs as failed", metadata: ["job.stale_run_ids": "\(stale)"]) }
+                return try JobRunStore.insert(db, start)
+            }
+            if request.dryRun {
+                try db.execute("BEGIN")
+                runID = try record(db)
+            } else {
+                runID = try db.transaction(record)
+            }
+            try db.execute("SELECT set_config('application_name', $1, false)",
+                           ["supportbill \(name) run \(runID)\(request.dryRun ? " (dry run)" : "")"])
+        } catch {
+            db.rollbackQuietly()
+            return report(runID: nil, status: nil, error: "\(error)", exit: JobRunner.exitStatus(for: error))
+        }
+        logger[metadataKey: "job.run_id"] = "\(runID)"
+        logger.info("run started", metadata: [
+            "job.as_of": "\(request.asOf)", "job.dry_run": "\(request.dryRun)",
+            "job.period": "\(request.period.map(String.init(describing:)) ?? "-")",
+        ])
+        interruption.attach(db.cancelHandle())
+        defer { interruption.attach(nil) }
+
+        let context = JobContext(
+            db: db, runID: runID, asOf: request.asOf, period: request.period, customerFilter: request.customers,
+            force: request.force, dryRun: request.dryRun, currencies: currencies, logger: logger
+        )
+        var output = JobOutput()
+        var status = JobRunStatus.succeeded
+        var failure: String?
+        var exit = ExitStatus.success
+        do {
+            try scope(request.dryRun, db) { try job.prepare(context) }
+            let ids = try scope(request.dryRun, db) { try job.customers(context) }
+            let lookup = try CustomerDirectory.load(db, ids: ids, asOf: request.asOf)
+            output.count("customers", ids.count)
+            for defect in lookup.defects { output.skip(defect.customerID, defect.reason) }
+            var done = 0
+            var lastProgress = ContinuousClock.now
+            for batch in lookup.customers.chunks(of: max(1, request.batchSize)) {
+                if let signal = interruption.requested { throw JobStop.interrupted(signal) }
+                output.merge(try process(job, batch, context, dryRun: request.dryRun, logger: logger))
+                done += batch.count
+                if ContinuousClock.now - lastProgress > .seconds(5) || done == lookup.customers.count {
+                    logger.info("progress", metadata: ["job.customers_done": "\(done)", "job.customers_total": "\(lookup.customers.count)"])
+                    lastProgress = ContinuousClock.now
+                }
+            }
+            if !output.skipped.isEmpty {
+                status = .partial
+                exit = .dataError
+            }
+        } catch let stop as JobStop {
+            output.merge(stop.output)
+            status = .failed
+            failure = stop.message
+            exit = stop.isSafetyLimit ? .dataError : .failure
+        } catch let error as PostgresError where error.isCancellation && interruption.requested != nil {
+            status = .failed
+            failure = JobStop.interrupted(interruption.requested ?? "a signal").message
+            exit = .failure
+        } catch {
+            status = .failed
+            failure = "\(error)"
+            exit = JobRunner.exitStatus(for: error)
+        }
+
+        let result = report(runID: runID, status: status, output: output, error: failure, exit: exit)
+        do {
+            if request.dryRun {
+                try JobRunStore.finish(db, id: runID, status: status.rawValue, stats: result.stats, error: failure)
+                try db.execute("ROLLBACK")
+            } else {
+                try db.transaction { try JobRunStore.finish($0, id: runID, status: status.rawValue, stats: result.stats, error: failure) }
+            }
+        } catch {
+            db.rollbackQuietly()
+            logger.error("could not record the end of the run", metadata: ["error": "\(error)"])
+            if exit == .success || exit == .dataError {
+                return report(runID: runID, status: status, output: output, error: "\(error)", exit: JobRunner.exitStatus(for: error))
+            }
+        }
+        let level: Logger.Level = exit == .success ? .info : .warning
+        logger.log(level: level, "run finished", metadata: [
+            "job.status": "\(status.rawValue)", "job.exit": "\(exit.rawValue)",
+            "job.skipped": "\(output.skipped.count)", "job.duration_ms": "\(result.durationMilliseconds)",
+        ])
+        return result
+    }
+
+    /// One batch in its own transaction (a savepoint on a dry run), retried on serialization
+    /// failures, and split customer by customer when a customer's data makes it fail.
+    private func process(_ job: any BillingJob, _ batch: [CustomerRecord], _ context: JobContext, dryRun: Bool, logger: Logger) throws -> JobOutput {
+        var attempt = 0
+        while true {
+            do {
+                return try scope(dryRun, context.db) { try job.process(batch, context) }
+            } catch let error as PostgresError where error.isRetryable && attempt < JobRunner.maxRetries {
+                attempt += 1
+                logger.notice("retrying batch after a serialization failure or deadlock", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
+                usleep(useconds_t(50_000 * attempt))
+            } catch where JobRunner.isCustomerDataError(error) {
+                guard batch.count > 1 else {
+                    var output = JobOutput()
+                    output.skip(batch[0].id, "\(error)")
+                    logger.warning("customer skipped", metadata: ["customer.id": "\(batch[0].id)", "error": "\(error)"])
+                    return output
+                }
+                var output = JobOutput()
+                for customer in batch {
+                    output.merge(try process(job, [customer], context, dryRun: dryRun, logger: logger))
+                }
+                return output
+            }
+        }
+    }
+
+    private func scope<T>(_ dryRun: Bool, _ db: PostgresConnection, _ body: () throws -> T) throws -> T {
+        dryRun ? try db.savepoint { _ in try body() } : try db.transaction { _ in try body() }
+    }
+
+    /// Errors caused by one customer's data: skipping the customer is the right response.
+    static func isCustomerDataError(_ error: Error) -> Bool {
+        if let error = error as? PostgresError { return error.isDataError }
+        return error is BillingError
+    }
+
+    static func exitStatus(for error: Error) -> ExitStatus {
+        if let error = error as? PostgresError, error.isUnavailable { return .unavailable }
+        if let error = error as? MigrationError, error.isPending { return .failure }
+        return .failure
+    }
+}
+
+extension Array {
+    /// Consecutive slices of at most `size` elements.
+    func chunks(of size: Int) -> [[Element]] {
+        stride(from: 0, to: count, by: size).map { Array(self[$0..<Swift.min($0 + size, count)]) }
+    }
+}

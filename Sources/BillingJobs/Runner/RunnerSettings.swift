@@ -1,0 +1,25 @@
+/// Session limits that keep a stuck run from blocking the next timer forever. Each is a
+/// PostgreSQL duration (`30s`, `10min`, `0` = no limit) set on the run's connection.
+public struct RunnerSettings: Sendable {
+    /// How long a statement may wait for a row or table lock.
+    public var lockTimeout: String
+    /// How long one statement may run.
+    public var statementTimeout: String
+    /// How long a transaction may sit idle (a hung client) before the server ends it.
+    public var idleInTransactionTimeout: String
+
+    public init(lockTimeout: String = "60s", statementTimeout: String = "30min", idleInTransactionTimeout: String = "10min") {
+        self.lockTimeout = lockTimeout
+        self.statementTimeout = statementTimeout
+        self.idleInTransactionTimeout = idleInTransactionTimeout
+    }
+
+    /// The settings as `set_config` pairs.
+    public var sessionSettings: [(String, String)] {
+        [
+            ("lock_timeout", lockTimeout),
+            ("statement_timeout", statementTimeout),
+            ("idle_in_transaction_session_timeout", idleInTransactionTimeout),
+        ]
+    }
+}

@@ -1,0 +1,33 @@
+import BillingCore
+
+/// An invoice with its items, as people read it (demo, reports).
+public struct InvoiceView: Sendable {
+    public struct Item: Sendable {
+        public let id: Int64
+        public let serviceID: Int64?
+        public let kind: String
+        public let description: String
+        public let minutes: Int?
+        public let quantity: ExactDecimal
+        public let unitPrice: Int64
+        public let amount: Int64
+        public let periodStart: LocalDate?
+        public let periodEnd: LocalDate?
+        public let sourceKey: String
+    }
+
+    public let id: Int64
+    public let customerID: Int64
+    public let customerName: String
+    public let currency: CurrencyCode
+    public let kind: String
+    public let periodStart: LocalDate?
+    public let periodEnd: LocalDate?
+    public let status: String
+    public let issuedAt: Instant?
+    public let dueOn: LocalDate?
+    public let total: Int64
+    public let paid: Int64
+    public let sourceKey: String
+    public let items: [Item]
+}

@@ -1,0 +1,112 @@
+import Postgres
+
+/// Applies the embedded migrations, once each, in order.
+///
+/// All pending migrations run in one transaction under an advisory lock, so two migrators never
+/// interleave and a failure leaves the schema as it was. The checksum of every applied file is
+/// recorded; if an applied file has changed since, the migrator refuses to run: forward-only
+/// means a change is a new file.
+public struct Migrator {
+    public struct Outcome: Sendable, Equatable {
+        public let applied: [String]
+        public let currentVersion: Int
+    }
+
+    static let lockKey = PostgresAdvisoryLockKey(classID: 0x5342_4C4C, objectID: 0)
+
+    public let migrations: [Migration]
+
+    public init(migrations: [Migration] = Migration.all) {
+        self.migrations = migrations
+    }
+
+    public func migrate(_ connection: PostgresConnection) throws -> Outcome {
+        try connection.transaction { db in
+            try db.advisoryTransactionLock(Migrator.lockKey)
+            try db.execute("""
+                CREATE TABLE IF NOT EXISTS schema_migrations (
+                    version    integer PRIMARY KEY,
+                    name       text NOT NULL,
+                    checksum   text NOT NULL,
+                    applied_at timestamptz NOT NULL DEFAULT now(),
+                    applied_by text NOT NULL DEFAULT current_user
+                )
+                """)
+            let applied = try appliedChecksums(db)
+            var newlyApplied: [String] = []
+            for migration in migrations {
+                let checksum = try checksum(of: migration, db)
+                if let recorded = applied[migration.version] {
+                    guard recorded.checksum == checksum else {
+                        throw MigrationError.changed(migration.name)
+                    }
+                    continue
+                }
+                try db.executeScript(migration.sql)
+                try db.execute(
+                    "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+                    [migration.version, migration.name, checksum]
+                )
+                newlyApplied.append(migration.name)
+            }
+            if let unknown = applied.keys.filter({ version in !migrations.contains { $0.version == version } }).max() {
+                throw MigrationError.newerDatabase(version: unknown, known: migrations.last?.version ?? 0)
+            }
+            return Outcome(applied: newlyApplied, currentVersion: migrations.last?.version ?? 0)
+        }
+    }
+
+    /// Checks, without changing anything, that the database has exactly this binary's migrations.
+    public func verify(_ connection: PostgresConnection) throws {
+        let exists = try connection.query("SELECT to_regclass('schema_migrations') IS NOT NULL").scalar(Bool.self) ?? false
+        guard exists else { throw MigrationError.pending(current: 0, expected: migrations.last?.version ?? 0) }
+        let applied = try appliedChecksums(connection)
+        let current = applied.keys.max() ?? 0
+        let expected = migrations.last?.version ?? 0
+        if current > expected { throw MigrationError.newerDatabase(version: current, known: expected) }
+        for migration in migrations where applied[migration.version] == nil {
+            _ = migration
+            throw MigrationError.pending(current: current, expected: expected)
+        }
+    }
+
+    private func appliedChecksums(_ db: PostgresConnection) throws -> [Int: (name: String, checksum: String)] {
+        var result: [Int: (name: String, checksum: String)] = [:]
+        for row in try db.query("SELECT version, name, checksum FROM schema_migrations") {
+            result[try row.decode(0, as: Int.self)] = (try row.decode(1, as: String.self), try row.decode(2, as: String.self))
+        }
+        return result
+    }
+
+    /// SHA-256 of the file's text, computed by PostgreSQL (no crypto dependency needed here).
+    private func checksum(of migration: Migration, _ db: PostgresConnection) throws -> String {
+        try db.query("SELECT encode(sha256(convert_to($1, 'UTF8')), 'hex')", [migration.sql]).scalar(String.self) ?? ""
+    }
+}
+
+/// Why the schema cannot be used or migrated.
+public struct MigrationError: Error, CustomStringConvertible, Sendable {
+    private enum Code: Sendable { case changed, pending, newerDatabase }
+    private let code: Code
+    public let message: String
+
+    private init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    static func changed(_ name: String) -> MigrationError {
+        MigrationError(.changed, "migration \(name) was applied with different contents; applied migrations must never change (add a new migration instead)")
+    }
+
+    static func pending(current: Int, expected: Int) -> MigrationError {
+        MigrationError(.pending, "the database schema is at version \(current) but this supportbill needs version \(expected): run `supportbill migrate`")
+    }
+
+    static func newerDatabase(version: Int, known: Int) -> MigrationError {
+        MigrationError(.newerDatabase, "the database has migration \(version), newer than this supportbill knows (\(known)): upgrade supportbill")
+    }
+
+    public var isPending: Bool { code == .pending }
+    public var description: String { message }
+}

@@ -1,0 +1,118 @@
+import ArgumentParser
+import BillingCore
+import BillingJobs
+import BillingStore
+import EmbeddedPostgres
+import Foundation
+import Logging
+import Postgres
+
+struct DemoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Bill a realistic demo month on a throwaway PostgreSQL, and print the invoices.",
+        discussion: """
+            Starts an embedded PostgreSQL cluster in a temporary directory (initdb and pg_ctl from \
+            the system's PostgreSQL; as root it runs as the postgres user), creates the schema, \
+            loads a month of a hosting company's support data (a support bundle with included \
+            hours and overtime, post-paid hourly support with a one-time fee, pre-paid credit, \
+            incident packs, contracts; customers from Los Angeles to Kiritimati), runs every job \
+            the way the timers would around the turn of the month, prints what each run emitted \
+            and the invoices, and deletes the cluster.
+
+            Needs the PostgreSQL server programs (Debian/Ubuntu: apt-get install postgresql).
+
+            Examples:
+              supportbill demo
+              supportbill demo --month 2026-02
+              supportbill demo --keep        # leave the cluster running to explore it with psql
+            """
+    )
+
+    @Option(help: ArgumentHelp("The month to bill, e.g. 2026-10. Default: the last closed month (UTC).", valueName: "YYYY-MM"))
+    var month: String?
+
+    @Flag(help: "Leave the cluster running and print how to connect to it and stop it.")
+    var keep = false
+
+    @Option(help: ArgumentHelp("How to print each run's report: text or json.", valueName: "format"))
+    var format: ReportFormat = .text
+
+    @OptionGroup var logging: LoggingOptions
+
+    func validate() throws {
+        if let month {
+            do { _ = try YearMonth(month) } catch { throw ValidationError("--month: \(error)") }
+        }
+        guard format != .csv else { throw ValidationError("--format: the demo prints text or json") }
+    }
+
+    func run() throws {
+        let logger = logging.makeLogger(default: .warning)
+        let demoMonth = try month.map { try YearMonth($0) } ?? Instant.now.utcDate.yearMonth.previous
+        let cluster: EmbeddedPostgres
+        do {
+            FileHandle.standardError.write(Data("Starting a throwaway PostgreSQL cluster...\n".utf8))
+            cluster = try EmbeddedPostgres.start()
+        } catch {
+            throw failure(error)
+        }
+        defer {
+            if !keep { try? cluster.stop() }
+        }
+        do {
+            let admin = try cluster.connect()
+            try admin.execute("CREATE DATABASE supportbill_demo")
+            admin.close()
+            let target = cluster.target(database: "supportbill_demo")
+            let db = try target.connect()
+            _ = try Migrator().migrate(db)
+            try db.execute("SELECT set_config('supportbill.demo_month', $1, false)", [demoMonth.firstDay.description])
+            for file in EmbeddedDemoFiles.files { try db.executeScript(file.contents) }
+            db.close()
+
+            print("supportbill demo: billing \(demoMonth) for a hosting company's support customers")
+            print(String(repeating: "=", count: 78))
+            let scenario = DemoScenario(month: demoMonth)
+            let implemented = JobRegistry.implemented
+            let runner = JobRunner(target: target, logger: logger)
+            for step in scenario.runnableSteps(implemented: implemented) {
+                switch step {
+                case let .run(job, asOf, period, caption):
+                    print("\n## \(caption)\n$ supportbill run \(job) --as-of \(asOf)\(period.map { " --period \($0)" } ?? "")\n")
+                    let instance = try JobRegistry.make(job, source: JobConfigurationSource(directory: nil))
+                    let report = runner.run(instance, JobRunRequest(asOf: asOf, period: period, invokedBy: "demo"))
+                    print(format.render(report), terminator: "")
+                case let .change(caption, sql):
+                    print("\n## \(caption)")
+                    let db = try target.connect()
+                    try db.executeScript(sql)
+                    db.close()
+                }
+            }
+            if implemented.isEmpty {
+                print("\nNo job is implemented yet: the demo data is loaded and migrated, nothing was billed.")
+            }
+            let db2 = try target.connect()
+            let invoices = try InvoiceReader.invoices(db2)
+            let currencies = try CurrencyTable.load(db2)
+            db2.close()
+            print("\n" + String(repeating: "=", count: 78))
+            print(InvoicePrinter.render(invoices, currencies: currencies), terminator: "")
+            if keep {
+                print("""
+
+                    The cluster is still running. Connect with:
+                      psql "\(cluster.conninfo(database: "supportbill_demo"))"
+                      supportbill runs --database "\(cluster.conninfo(database: "supportbill_demo"))"
+                    Stop it with:
+                      pg_ctl stop -D \(cluster.dataDirectory)\(geteuid() == 0 ? "   (as the postgres user: runuser -u postgres -- pg_ctl ...)" : "")
+                    """)
+            }
+        } catch let error as ExitCode {
+            throw error
+        } catch {
+            throw failure(error)
+        }
+    }
+}

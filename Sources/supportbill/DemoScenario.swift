@@ -1,0 +1,39 @@
+import BillingCore
+import BillingJobs
+
+/// What `supportbill demo` does after loading the demo data: the jobs a provider's timers would
+/// run around the turn of the month, and what happens in between (a customer pays, ...).
+struct DemoScenario {
+    enum Step {
+        /// Run a job at `asOf` (and, for monthly-rollup, for `period`).
+        case run(JobName, asOf: Instant, period: YearMonth?, caption: String)
+        /// Change the data between runs (static SQL: it carries no outside values).
+        case change(caption: String, sql: String)
+    }
+
+    let month: YearMonth
+    let steps: [Step]
+
+    init(month: YearMonth) {
+        self.month = month
+        let next = month.next.firstDay
+        // The 1st of the next month, 14:00 UTC: the demo month has closed in every time zone.
+        let closing = Instant(utc: next, hour: 14)
+        steps = [
+            .run(.contractExpiryRollover, asOf: closing, period: nil, caption: "Contracts: activate, charge time, expire, roll over"),
+            .run(.incidentGrants, asOf: closing, period: nil, caption: "Incidents: grant packs, consume them for tickets"),
+            .run(.thresholdTopup, asOf: closing, period: nil, caption: "Pre-paid credit: debit time, top up"),
+            .run(.monthlyRollup, asOf: closing, period: month, caption: "Month-end rollup: fees and usage into invoices"),
+            .run(.monthlyRollup, asOf: closing.adding(seconds: 3600), period: month, caption: "The same rollup again: nothing is billed twice"),
+            .run(.suspensionSweep, asOf: Instant(utc: next.adding(days: 30), hour: 6), period: nil, caption: "Thirty days later: overdue invoices suspend services"),
+        ]
+    }
+
+    /// The steps whose jobs this binary implements.
+    func runnableSteps(implemented: [JobName]) -> [Step] {
+        steps.filter { step in
+            if case .run(let job, _, _, _) = step { return implemented.contains(job) }
+            return true
+        }
+    }
+}

@@ -1,0 +1,36 @@
+import BillingCore
+import BillingStore
+
+/// Invoices as a customer would read them: one block per invoice with its lines and total.
+enum InvoicePrinter {
+    static func render(_ invoices: [InvoiceView], currencies: [CurrencyCode: Currency]) -> String {
+        guard !invoices.isEmpty else { return "No invoices.\n" }
+        var output = "Invoices (\(invoices.count))\n"
+        for invoice in invoices {
+            let currency = currencies[invoice.currency] ?? Currency(code: invoice.currency, minorUnits: 2)
+            output += "\n"
+            var title = "Invoice \(invoice.id) · \(invoice.customerName) (customer \(invoice.customerID)) · \(invoice.kind)"
+            if let start = invoice.periodStart, let end = invoice.periodEnd {
+                title += " · \(DateRange(start: start, end: end))"
+            }
+            output += title + "\n"
+            var status = "  \(invoice.status)"
+            if let due = invoice.dueOn { status += ", due \(due)" }
+            if invoice.paid > 0 { status += ", paid \(currency.format(invoice.paid))" }
+            output += status + "\n"
+            for item in invoice.items {
+                let quantity = item.kind == "usage" || item.kind == "topup" || item.quantity != ExactDecimal(1) ? "\(item.quantity) × " : ""
+                let left = "    " + item.description
+                let right = quantity + currency.format(item.amount)
+                output += left.padding(to: 58) + " " + right.leftPadding(to: 19) + "\n"
+            }
+            output += "    ".padding(to: 58) + " " + ("total " + currency.format(invoice.total)).leftPadding(to: 19) + "\n"
+        }
+        return output
+    }
+}
+
+extension String {
+    func padding(to width: Int) -> String { count >= width ? self : self + String(repeating: " ", count: width - count) }
+    func leftPadding(to width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
+}

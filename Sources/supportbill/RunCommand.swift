@@ -1,0 +1,124 @@
+import ArgumentParser
+import BillingCore
+import BillingJobs
+import Dispatch
+import Foundation
+import Logging
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run one billing job.",
+        discussion: """
+            Jobs:
+              monthly-rollup            recurring fees, setup fees and metered usage into monthly invoices
+              threshold-topup           pre-paid credit: debit time, credit payments, issue top-ups
+              suspension-sweep          suspend services with overdue invoices, restore paid ones
+              incident-grants           grant and consume per-incident support
+              contract-expiry-rollover  activate, charge, expire and roll over support contracts
+
+            Every job is idempotent: re-running it with unchanged data emits nothing and exits 0. \
+            Only one run of a job works at a time; a second exits 75 naming the run that holds the \
+            lock (or waits, with --wait). Work is committed in batches of customers, so a run that \
+            is killed leaves whole customers only, and the next run completes it.
+
+            A customer whose data is invalid (no price in its currency, unknown time zone, ...) is \
+            skipped with the reason; the others are billed and the run exits 65.
+
+            --dry-run takes exactly the same path inside a transaction that is rolled back: the \
+            report shows what a real run would emit, and nothing is written.
+
+            Examples:
+              supportbill run monthly-rollup --period 2026-10 --dry-run
+              supportbill run monthly-rollup --period 2026-10 --customer 42 --format json
+              supportbill run threshold-topup
+              supportbill run suspension-sweep --as-of 2026-11-22T06:00:00Z --force
+            """
+    )
+
+    @Argument(help: ArgumentHelp("The job to run.", valueName: "job"))
+    var job: JobName
+
+    @Option(help: ArgumentHelp(
+        "The run's notion of now: an RFC 3339 instant, or a date D meaning D 00:00:00Z. Default: now.",
+        discussion: "Rules compare dates as each customer's local date of this instant.",
+        valueName: "instant"))
+    var asOf: String?
+
+    @Option(help: ArgumentHelp("The month to bill (monthly-rollup only), e.g. 2026-10. Default: every closed month within lookback_months.", valueName: "YYYY-MM"))
+    var period: String?
+
+    @Option(name: .customLong("customer"), help: ArgumentHelp("Only this customer id (repeatable).", valueName: "id"))
+    var customers: [Int64] = []
+
+    @Flag(help: "Show what the run would emit, write nothing.")
+    var dryRun = false
+
+    @Flag(help: "Proceed past a safety limit (suspension-sweep's max_suspensions).")
+    var force = false
+
+    @Flag(help: "Wait for another run of the job to finish instead of exiting 75.")
+    var wait = false
+
+    @Option(help: ArgumentHelp("Report format: text, json or csv.", valueName: "format"))
+    var format: ReportFormat = .text
+
+    @Option(help: ArgumentHelp("Directory of <job>.toml files. Default: SUPPORTBILL_JOBS_DIR, else /etc/supportbill/jobs if it exists, else the built-in defaults.", valueName: "dir"))
+    var jobsDir: String?
+
+    @Option(help: ArgumentHelp("Customers committed per transaction.", valueName: "n"))
+    var batchSize = 500
+
+    @Option(help: ArgumentHelp("Longest wait for a row or table lock (PostgreSQL duration).", valueName: "duration"))
+    var lockTimeout = "60s"
+
+    @Option(help: ArgumentHelp("Longest time one statement may run (PostgreSQL duration, 0 = none).", valueName: "duration"))
+    var statementTimeout = "30min"
+
+    @Option(help: ArgumentHelp("Longest time a transaction may sit idle before the server ends it.", valueName: "duration"))
+    var idleInTransactionTimeout = "10min"
+
+    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var logging: LoggingOptions
+
+    func validate() throws {
+        if let asOf {
+            do { _ = try Instant(rfc3339: asOf) } catch { throw ValidationError("--as-of: \(error)") }
+        }
+        if let period {
+            guard job == .monthlyRollup else { throw ValidationError("--period applies to monthly-rollup only; \(job) uses --as-of") }
+            do { _ = try YearMonth(period) } catch { throw ValidationError("--period: \(error)") }
+        }
+        if let bad = customers.first(where: { $0 <= 0 }) { throw ValidationError("--customer: \(bad) is not a customer id") }
+        guard (1...100_000).contains(batchSize) else { throw ValidationError("--batch-size must be between 1 and 100000") }
+    }
+
+    func run() throws {
+        let logger = logging.makeLogger()
+        let jobInstance: any BillingJob
+        do {
+            jobInstance = try JobRegistry.make(job, source: JobConfigurationSource.resolve(jobsDir: jobsDir))
+        } catch {
+            throw failure(error)
+        }
+        let asOfInstant = try asOf.map { try Instant(rfc3339: $0) } ?? Instant.now
+        let request = JobRunRequest(
+            asOf: asOfInstant, period: try period.map { try YearMonth($0) }, customers: customers,
+            dryRun: dryRun, force: force, wait: wait, batchSize: batchSize
+        )
+        let interruption = Interruption()
+        let signals = SignalHandlers(interruption: interruption, logger: logger)
+        defer { signals.cancel() }
+        let runner = JobRunner(
+            target: database.target,
+            settings: RunnerSettings(lockTimeout: lockTimeout, statementTimeout: statementTimeout, idleInTransactionTimeout: idleInTransactionTimeout),
+            logger: logger, interruption: interruption
+        )
+        let report = runner.run(jobInstance, request)
+        print(format.render(report), terminator: "")
+        if report.exitStatus != .success {
+            if let error = report.error { FileHandle.standardError.write(Data("supportbill: \(job): \(error)\n".utf8)) }
+            throw ExitCode(report.exitStatus.rawValue)
+        }
+    }
+}

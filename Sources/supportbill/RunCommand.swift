@@ -28,6 +28,12 @@ struct RunCommand: ParsableCommand {
             --dry-run takes exactly the same path inside a transaction that is rolled back: the \
             report shows what a real run would emit, and nothing is written.
 
+            Progress goes to stderr: a bar on a terminal, a log line every few seconds otherwise. \
+            SIGTERM or SIGINT finishes the batch in hand, records the run as failed \
+            ("interrupted") and exits 1; a second signal also cancels the running statement.
+
+            Shell completion: supportbill --generate-completion-script bash|zsh|fish
+
             Examples:
               supportbill run monthly-rollup --period 2026-10 --dry-run
               supportbill run monthly-rollup --period 2026-10 --customer 42 --format json
@@ -78,6 +84,9 @@ struct RunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Longest time a transaction may sit idle before the server ends it.", valueName: "duration"))
     var idleInTransactionTimeout = "10min"
 
+    @Option(help: ArgumentHelp("Write Prometheus metrics of the run to this file (atomically), for node_exporter's textfile collector. Default: SUPPORTBILL_METRICS_FILE.", valueName: "path"))
+    var metricsFile: String?
+
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var logging: LoggingOptions
 
@@ -109,12 +118,22 @@ struct RunCommand: ParsableCommand {
         let interruption = Interruption()
         let signals = SignalHandlers(interruption: interruption, logger: logger)
         defer { signals.cancel() }
+        let progress = ProgressDisplay()
         let runner = JobRunner(
             target: database.target,
             settings: RunnerSettings(lockTimeout: lockTimeout, statementTimeout: statementTimeout, idleInTransactionTimeout: idleInTransactionTimeout),
-            logger: logger, interruption: interruption
+            logger: logger, interruption: interruption,
+            onProgress: { done, total in progress.update(done: done, total: total) }
         )
         let report = runner.run(jobInstance, request)
+        progress.finish()
+        if let path = metricsFile ?? ProcessInfo.processInfo.environment["SUPPORTBILL_METRICS_FILE"], !path.isEmpty {
+            do {
+                try MetricsFile(path: path).write(report, finishedAt: Instant.now.secondsSinceEpoch)
+            } catch {
+                logger.error("cannot write the metrics file", metadata: ["path": "\(path)", "error": "\(error)"])
+            }
+        }
         print(format.render(report), terminator: "")
         if report.exitStatus != .success {
             if let error = report.error { FileHandle.standardError.write(Data("supportbill: \(job): \(error)\n".utf8)) }

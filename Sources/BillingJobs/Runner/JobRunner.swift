@@ -22,16 +22,19 @@ public struct JobRunner: Sendable {
     public let settings: RunnerSettings
     public let logger: Logger
     public let interruption: Interruption
+    /// Called after each batch with (customers done, customers to do), for progress displays.
+    public let onProgress: (@Sendable (Int, Int) -> Void)?
 
     /// Serialization failures and deadlocks are retried this many times per batch.
     static let maxRetries = 3
     static let lockClassID: Int32 = 0x5342_4C4C // "SBLL"
 
-    public init(target: PostgresTarget, settings: RunnerSettings = RunnerSettings(), logger: Logger = Logger(label: "supportbill"), interruption: Interruption = Interruption()) {
+    public init(target: PostgresTarget, settings: RunnerSettings = RunnerSettings(), logger: Logger = Logger(label: "supportbill"), interruption: Interruption = Interruption(), onProgress: (@Sendable (Int, Int) -> Void)? = nil) {
         self.target = target
         self.settings = settings
         self.logger = logger
         self.interruption = interruption
+        self.onProgress = onProgress
     }
 
     public static func lockKey(for job: JobName) -> PostgresAdvisoryLockKey {
@@ -146,6 +149,7 @@ public struct JobRunner: Sendable {
                 if let signal = interruption.requested { throw JobStop.interrupted(signal) }
                 output.merge(try process(job, batch, context, dryRun: request.dryRun, logger: logger))
                 done += batch.count
+                onProgress?(done, lookup.customers.count)
                 if ContinuousClock.now - lastProgress > .seconds(5) || done == lookup.customers.count {
                     logger.info("progress", metadata: ["job.customers_done": "\(done)", "job.customers_total": "\(lookup.customers.count)"])
                     lastProgress = ContinuousClock.now

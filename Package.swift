@@ -9,6 +9,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "supportbill", targets: ["supportbill"]),
+        .executable(name: "supportbill-bench", targets: ["supportbill-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -57,6 +58,14 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             plugins: ["EmbedFiles"]
+        ),
+        // The benchmark (issue 9): `swift run -c release supportbill-bench`.
+        .executableTarget(
+            name: "supportbill-bench",
+            dependencies: [
+                "BillingJobs", "BillingStore", "BillingCore", "Postgres", "EmbeddedPostgres",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
 
         // Build-time embedding of sql/, jobs/ and demo/ into the binary, so that it needs no

@@ -86,6 +86,26 @@ struct JobRunnerTests {
         db.close()
     }
 
+    @Test("runs inside an enclosing transaction see each other's work; rolling it back leaves nothing")
+    func enclosingTransaction() throws {
+        let (database, db, ids) = try setUp()
+        defer { database.drop() }
+        let runner = JobRunner(target: database.target)
+        let session = try database.connect()
+        try session.execute("BEGIN")
+        let first = runner.run(MarkJob(), JobRunRequest(asOf: Self.asOf, customers: [ids[0]], dryRun: true, invokedBy: "sim"), on: session, scope: .enclosingTransaction)
+        let second = runner.run(MarkJob(), JobRunRequest(asOf: Self.asOf, dryRun: true, invokedBy: "sim"), on: session, scope: .enclosingTransaction)
+        #expect(first.output.counts["marks"] == 1)
+        #expect(second.output.counts["marks"] == 2)   // the first run's mark is already there
+        #expect(session.inTransaction)
+        #expect(try session.query("SELECT count(*) FROM job_runs").scalar(Int.self) == 2)
+        try session.execute("ROLLBACK")
+        #expect(try marks(db).isEmpty)
+        #expect(try Fixtures(db).count("job_runs") == 0)
+        session.close()
+        db.close()
+    }
+
     @Test("a second run of the same job exits 75 at once, naming the run that holds the lock")
     func lockHeld() throws {
         let (database, db, _) = try setUp()

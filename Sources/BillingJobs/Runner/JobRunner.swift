@@ -17,6 +17,7 @@ import Postgres
 ///   Serialization failures and deadlocks are retried a bounded number of times.
 /// - A dry run takes the same path inside one transaction that is rolled back: batches become
 ///   savepoints, the `job_runs` row is written and discarded, the lock is released at the end.
+///   `simulate` runs many jobs the same way inside one transaction.
 public struct JobRunner: Sendable {
     public let target: PostgresTarget
     public let settings: RunnerSettings
@@ -41,29 +42,54 @@ public struct JobRunner: Sendable {
         PostgresAdvisoryLockKey(classID: lockClassID, objectID: job.lockObjectID)
     }
 
+    /// Where a run's writes go.
+    public enum Scope: Sendable {
+        /// A real run: the `job_runs` row and every batch are committed in transactions of their own.
+        case ownTransactions
+        /// Inside a transaction the caller has opened and will commit or roll back: batches are
+        /// savepoints. A dry run is one run in such a transaction, rolled back; `simulate` runs
+        /// many in one.
+        case enclosingTransaction
+    }
+
+    /// Connects and runs `job`: in transactions of its own, or, for a dry run, inside one
+    /// transaction that is rolled back.
     public func run(_ job: any BillingJob, _ request: JobRunRequest) -> JobReport {
+        let started = ContinuousClock.now
+        let db: PostgresConnection
+        do {
+            db = try target.connect(settings: settings.sessionSettings, applicationName: "supportbill \(type(of: job).name)")
+        } catch {
+            logger.error("cannot connect", metadata: ["job.name": "\(type(of: job).name)", "error": "\(error)"])
+            return JobRunner.notStarted(job, request, started: started, error: "\(error)", exit: JobRunner.exitStatus(for: error), currencies: [:])
+        }
+        defer { db.close() }
+        guard request.dryRun else { return run(job, request, on: db, scope: .ownTransactions) }
+        do {
+            try db.execute("BEGIN")
+        } catch {
+            return JobRunner.notStarted(job, request, started: started, error: "\(error)", exit: JobRunner.exitStatus(for: error), currencies: [:])
+        }
+        let report = run(job, request, on: db, scope: .enclosingTransaction)
+        db.rollbackQuietly()
+        return report
+    }
+
+    /// Runs `job` on an open connection. With `.enclosingTransaction` the caller must have opened
+    /// the transaction; it stays open (usable, unless the database failed) when this returns.
+    public func run(_ job: any BillingJob, _ request: JobRunRequest, on db: PostgresConnection, scope: Scope) -> JobReport {
         let name = type(of: job).name
         let started = ContinuousClock.now
+        let nested = scope == .enclosingTransaction
         var logger = self.logger
         logger[metadataKey: "job.name"] = "\(name)"
         var currencies: [CurrencyCode: Currency] = [:]
 
         func report(runID: Int64?, status: JobRunStatus?, output: JobOutput = JobOutput(), error: String?, exit: ExitStatus) -> JobReport {
-            let elapsed = ContinuousClock.now - started
-            let milliseconds = elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
-            return JobReport(job: name, runID: runID, dryRun: request.dryRun, asOf: request.asOf, period: request.period,
-                             status: status, output: output, error: error, exitStatus: exit,
-                             durationMilliseconds: milliseconds, currencies: currencies)
+            JobReport(job: name, runID: runID, dryRun: request.dryRun, asOf: request.asOf, period: request.period,
+                      status: status, output: output, error: error, exitStatus: exit,
+                      durationMilliseconds: JobRunner.milliseconds(since: started), currencies: currencies)
         }
-
-        let db: PostgresConnection
-        do {
-            db = try target.connect(settings: settings.sessionSettings, applicationName: "supportbill \(name)")
-        } catch {
-            logger.error("cannot connect", metadata: ["error": "\(error)"])
-            return report(runID: nil, status: nil, error: "\(error)", exit: JobRunner.exitStatus(for: error))
-        }
-        defer { db.close() }
 
         // Checks that need no lock: schema version, --customer ids.
         do {
@@ -109,16 +135,10 @@ public struct JobRunner: Sendable {
                 if !stale.isEmpty { logger.warning("marked stale runs as failed", metadata: ["job.stale_run_ids": "\(stale)"]) }
                 return try JobRunStore.insert(db, start)
             }
-            if request.dryRun {
-                try db.execute("BEGIN")
-                runID = try record(db)
-            } else {
-                runID = try db.transaction(record)
-            }
+            runID = nested ? try db.savepoint(record) : try db.transaction(record)
             try db.execute("SELECT set_config('application_name', $1, false)",
                            ["supportbill \(name) run \(runID)\(request.dryRun ? " (dry run)" : "")"])
         } catch {
-            db.rollbackQuietly()
             return report(runID: nil, status: nil, error: "\(error)", exit: JobRunner.exitStatus(for: error))
         }
         logger[metadataKey: "job.run_id"] = "\(runID)"
@@ -138,8 +158,8 @@ public struct JobRunner: Sendable {
         var failure: String?
         var exit = ExitStatus.success
         do {
-            try scope(request.dryRun, db) { try job.prepare(context) }
-            let ids = try scope(request.dryRun, db) { try job.customers(context) }
+            try inScope(nested, db) { try job.prepare(context) }
+            let ids = try inScope(nested, db) { try job.customers(context) }
             let lookup = try CustomerDirectory.load(db, ids: ids, asOf: request.asOf)
             output.count("customers", ids.count)
             for defect in lookup.defects { output.skip(defect.customerID, defect.reason) }
@@ -147,7 +167,7 @@ public struct JobRunner: Sendable {
             var lastProgress = ContinuousClock.now
             for batch in lookup.customers.chunks(of: max(1, request.batchSize)) {
                 if let signal = interruption.requested { throw JobStop.interrupted(signal) }
-                output.merge(try process(job, batch, context, dryRun: request.dryRun, logger: logger))
+                output.merge(try process(job, batch, context, nested: nested, logger: logger))
                 done += batch.count
                 onProgress?(done, lookup.customers.count)
                 if ContinuousClock.now - lastProgress > .seconds(5) || done == lookup.customers.count {
@@ -176,14 +196,12 @@ public struct JobRunner: Sendable {
 
         let result = report(runID: runID, status: status, output: output, error: failure, exit: exit)
         do {
-            if request.dryRun {
+            let finish = { (db: PostgresConnection) throws in
                 try JobRunStore.finish(db, id: runID, status: status.rawValue, stats: result.stats, error: failure)
-                try db.execute("ROLLBACK")
-            } else {
-                try db.transaction { try JobRunStore.finish($0, id: runID, status: status.rawValue, stats: result.stats, error: failure) }
             }
+            if nested { try db.savepoint(finish) } else { try db.transaction(finish) }
         } catch {
-            db.rollbackQuietly()
+            if !nested { db.rollbackQuietly() }
             logger.error("could not record the end of the run", metadata: ["error": "\(error)"])
             if exit == .success || exit == .dataError {
                 return report(runID: runID, status: status, output: output, error: "\(error)", exit: JobRunner.exitStatus(for: error))
@@ -197,13 +215,24 @@ public struct JobRunner: Sendable {
         return result
     }
 
+    static func notStarted(_ job: any BillingJob, _ request: JobRunRequest, started: ContinuousClock.Instant, error: String, exit: ExitStatus, currencies: [CurrencyCode: Currency]) -> JobReport {
+        JobReport(job: type(of: job).name, runID: nil, dryRun: request.dryRun, asOf: request.asOf, period: request.period,
+                  status: nil, output: JobOutput(), error: error, exitStatus: exit,
+                  durationMilliseconds: milliseconds(since: started), currencies: currencies)
+    }
+
+    static func milliseconds(since start: ContinuousClock.Instant) -> Int64 {
+        let elapsed = ContinuousClock.now - start
+        return elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
+    }
+
     /// One batch in its own transaction (a savepoint on a dry run), retried on serialization
     /// failures, and split customer by customer when a customer's data makes it fail.
-    private func process(_ job: any BillingJob, _ batch: [CustomerRecord], _ context: JobContext, dryRun: Bool, logger: Logger) throws -> JobOutput {
+    private func process(_ job: any BillingJob, _ batch: [CustomerRecord], _ context: JobContext, nested: Bool, logger: Logger) throws -> JobOutput {
         var attempt = 0
         while true {
             do {
-                return try scope(dryRun, context.db) { try job.process(batch, context) }
+                return try inScope(nested, context.db) { try job.process(batch, context) }
             } catch let error as PostgresError where error.isRetryable && attempt < JobRunner.maxRetries {
                 attempt += 1
                 logger.notice("retrying batch after a serialization failure or deadlock", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
@@ -217,15 +246,15 @@ public struct JobRunner: Sendable {
                 }
                 var output = JobOutput()
                 for customer in batch {
-                    output.merge(try process(job, [customer], context, dryRun: dryRun, logger: logger))
+                    output.merge(try process(job, [customer], context, nested: nested, logger: logger))
                 }
                 return output
             }
         }
     }
 
-    private func scope<T>(_ dryRun: Bool, _ db: PostgresConnection, _ body: () throws -> T) throws -> T {
-        dryRun ? try db.savepoint { _ in try body() } : try db.transaction { _ in try body() }
+    private func inScope<T>(_ nested: Bool, _ db: PostgresConnection, _ body: () throws -> T) throws -> T {
+        nested ? try db.savepoint { _ in try body() } : try db.transaction { _ in try body() }
     }
 
     /// Errors caused by one customer's data: skipping the customer is the right response.

@@ -5,6 +5,13 @@ import Postgres
 /// batch's inputs, the run-wide count of suspensions for the blast radius, and the guarded
 /// bulk writes. Every statement takes the batch as `customer_id = ANY($1::bigint[])`.
 public enum SuspensionSweepStore {
+    /// Turns JIT compilation off for the current transaction. The sweep's statements touch few
+    /// rows, but PostgreSQL's estimates for their joins of materialized CTEs overshoot by orders
+    /// of magnitude, and compiling a plan then costs several times the query itself.
+    public static func withoutJIT(_ db: PostgresConnection) throws {
+        try db.execute("SELECT set_config('jit', 'off', true)")
+    }
+
     /// Customers with something to do: an unpaid issued invoice, a paid one whose payments no
     /// longer cover it, a service the sweep suspended, or a group membership that disagrees
     /// with the customer's active services.
@@ -14,13 +21,12 @@ public enum SuspensionSweepStore {
                 SELECT i.customer_id FROM invoices i
                  WHERE i.status = 'issued' AND i.total > 0
                 UNION
-                SELECT i.customer_id FROM invoices i
-                  LEFT JOIN (SELECT p.customer_id, p.invoice_id, p.currency, sum(p.amount) AS paid
-                               FROM payments p
-                              WHERE p.invoice_id IS NOT NULL AND p.status = 'completed'
-                              GROUP BY p.customer_id, p.invoice_id, p.currency) p
-                    ON p.customer_id = i.customer_id AND p.invoice_id = i.id AND p.currency = i.currency
-                 WHERE i.status = 'paid' AND i.total > 0 AND i.total > COALESCE(p.paid, 0)
+                SELECT i.customer_id FROM payments r
+                  JOIN invoices i ON i.id = r.invoice_id AND i.customer_id = r.customer_id
+                 WHERE r.status = 'reversed' AND r.invoice_id IS NOT NULL AND i.status = 'paid' AND i.total > 0
+                   AND i.total > COALESCE((SELECT sum(p.amount) FROM payments p
+                                            WHERE p.invoice_id = i.id AND p.customer_id = i.customer_id
+                                              AND p.status = 'completed' AND p.currency = i.currency), 0)
                 UNION
                 SELECT s.customer_id FROM services s
                  WHERE s.status = 'suspended' AND s.suspend_reason = 'overdue'
@@ -55,32 +61,49 @@ public enum SuspensionSweepStore {
     /// with an unknown time zone are left out (the runner skips them).
     public static func pendingSuspensions(_ db: PostgresConnection, filter: [Int64]?, asOf: Instant) throws -> [PendingSuspension] {
         try db.query("""
-            WITH zones AS MATERIALIZED (SELECT name FROM pg_timezone_names),
+            -- Unpaid invoices first (few), then their items: never the other way round.
+            WITH open AS MATERIALIZED (
+                SELECT i.customer_id, i.id, i.currency, i.total, i.due_on, i.issued_at
+                  FROM invoices i
+                 WHERE i.status = 'issued' AND i.total > 0 AND ($1::bigint[] IS NULL OR i.customer_id = ANY($1))
+                UNION
+                SELECT i.customer_id, i.id, i.currency, i.total, i.due_on, i.issued_at
+                  FROM payments r
+                  JOIN invoices i ON i.id = r.invoice_id AND i.customer_id = r.customer_id
+                 WHERE r.status = 'reversed' AND r.invoice_id IS NOT NULL AND i.status = 'paid' AND i.total > 0
+                   AND ($1::bigint[] IS NULL OR i.customer_id = ANY($1))
+            ),
+            zones AS MATERIALIZED (SELECT name FROM pg_timezone_names),
             local AS MATERIALIZED (
                 SELECT c.id, c.name, c.timezone,
                        CASE WHEN EXISTS (SELECT 1 FROM zones z WHERE z.name = c.timezone)
                             THEN ($2::timestamptz AT TIME ZONE c.timezone)::date END AS as_of
                   FROM customers c
-                 WHERE ($1::bigint[] IS NULL OR c.id = ANY($1))
+                 WHERE c.id IN (SELECT customer_id FROM open)
             ),
-            unpaid AS (
-                SELECT i.customer_id, i.id,
-                       COALESCE(i.due_on, (i.issued_at AT TIME ZONE l.timezone)::date) AS due_on, l.as_of
-                  FROM invoices i JOIN local l ON l.id = i.customer_id AND l.as_of IS NOT NULL
-                 WHERE i.status IN ('issued', 'paid') AND i.total > 0
-                   AND i.total > COALESCE((SELECT sum(p.amount) FROM payments p
-                                            WHERE p.invoice_id = i.id AND p.customer_id = i.customer_id
-                                              AND p.status = 'completed' AND p.currency = i.currency), 0)
+            unpaid AS MATERIALIZED (
+                SELECT o.customer_id, l.name, o.id,
+                       COALESCE(o.due_on, (o.issued_at AT TIME ZONE l.timezone)::date) AS due_on, l.as_of
+                  FROM open o
+                  JOIN local l ON l.id = o.customer_id AND l.as_of IS NOT NULL
+                 WHERE o.total > COALESCE((SELECT sum(p.amount) FROM payments p
+                                            WHERE p.invoice_id = o.id AND p.customer_id = o.customer_id
+                                              AND p.status = 'completed' AND p.currency = o.currency), 0)
+            ),
+            unpaid_services AS MATERIALIZED (
+                SELECT u.customer_id, u.name, u.id, u.due_on, u.as_of, b.service_id
+                  FROM unpaid u
+                 CROSS JOIN LATERAL (SELECT DISTINCT b.service_id FROM billable_items b
+                                      WHERE b.invoice_id = u.id AND b.customer_id = u.customer_id
+                                        AND b.service_id IS NOT NULL) b
             )
-            SELECT s.customer_id, l.name, s.id, pl.code, array_agg(DISTINCT u.id ORDER BY u.id)
-              FROM unpaid u
-              JOIN billable_items b ON b.invoice_id = u.id AND b.customer_id = u.customer_id
-              JOIN services s ON s.id = b.service_id AND s.customer_id = b.customer_id
+            SELECT u.customer_id, u.name, s.id, pl.code, array_agg(u.id ORDER BY u.id)
+              FROM unpaid_services u
+              JOIN services s ON s.id = u.service_id
               JOIN plans pl ON pl.id = s.plan_id
-              JOIN local l ON l.id = s.customer_id
-             WHERE s.status = 'active' AND u.as_of >= u.due_on + pl.grace_days
-             GROUP BY s.customer_id, l.name, s.id, pl.code
-             ORDER BY s.customer_id, s.id
+             WHERE s.customer_id = u.customer_id AND s.status = 'active' AND u.as_of >= u.due_on + pl.grace_days
+             GROUP BY u.customer_id, u.name, s.id, pl.code
+             ORDER BY u.customer_id, s.id
             """, [filter, asOf]).map { row in
             PendingSuspension(
                 customerID: try row.decode(0), customerName: try row.decode(1), serviceID: try row.decode(2),
@@ -115,7 +138,11 @@ public enum SuspensionSweepStore {
                         FROM payments p
                        WHERE p.invoice_id = i.id AND p.customer_id = i.customer_id
                   ) p ON true
-                 WHERE i.customer_id = ANY($1::bigint[]) AND i.total > 0 AND i.status IN ('issued', 'paid')
+                 WHERE i.customer_id = ANY($1::bigint[]) AND i.total > 0
+                   AND (i.status = 'issued'
+                        OR (i.status = 'paid' AND EXISTS (SELECT 1 FROM payments r
+                                                           WHERE r.invoice_id = i.id AND r.customer_id = i.customer_id
+                                                             AND r.status = 'reversed')))
             )
             SELECT o.customer_id, o.id, o.kind, o.currency, o.status, o.total, o.due_on, o.issued_on, o.paid,
                    COALESCE(o.completed_ids, '{}'), COALESCE(o.reversed_ids, '{}'),

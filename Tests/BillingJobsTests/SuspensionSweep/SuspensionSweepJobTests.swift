@@ -291,52 +291,75 @@ struct SuspensionSweepJobTests {
         #expect(try w.sweep.serviceState(service).status == "active")
     }
 
-    // Five customers; as of 2026-11-21T12:00:00Z:
-    //   a, b, c (UTC, grace 5, due 11-15): overdue since 11-20  -> would be suspended
-    //   k (Kiritimati, grace 7): local 11-22, overdue since 11-22 -> would be suspended
-    //   u (UTC, grace 7): local 11-21, overdue from 11-22         -> not yet
+    // As of 2026-11-21T12:00:00Z:
+    //   a, b, c (UTC, grace 5, due 11-15): overdue since 11-20           -> would be suspended
+    //   k (Kiritimati, grace 7, due 11-15): local 11-22, overdue since 11-22 -> would be suspended
+    //   u (UTC, grace 7, due 11-15): local 11-21, overdue from 11-22       -> not yet
+    //   n (UTC, grace 7, no due date, issued 11-10): overdue since 11-17   -> would be suspended
+    //   r (UTC, grace 7, due 11-05, paid, payment reversed): reopened     -> would be suspended
+    //   p (UTC, grace 7, due 11-05, paid and still covered)                -> nothing
+    // The run-wide count (SQL) must list exactly what the planner then suspends.
     @Test("blast radius: more suspensions than max_suspensions suspends none, lists them, exit 65; --customer counts only those; --force proceeds")
     func blastRadius() throws {
         let w = try Self.world()
         defer { w.close() }
         var services: [String: Int64] = [:]
         var customers: [String: Int64] = [:]
-        for (name, zone, plan) in [("a", "UTC", w.priorityFlat), ("b", "UTC", w.priorityFlat), ("c", "UTC", w.priorityFlat),
-                                   ("k", "Pacific/Kiritimati", w.hourly), ("u", "UTC", w.hourly)] {
+        var invoices: [String: Int64] = [:]
+        let cases: [(String, String, Int64, String?, String, String)] = [
+            ("a", "UTC", w.priorityFlat, "2026-11-15", "2026-11-01T14:00:00Z", "issued"),
+            ("b", "UTC", w.priorityFlat, "2026-11-15", "2026-11-01T14:00:00Z", "issued"),
+            ("c", "UTC", w.priorityFlat, "2026-11-15", "2026-11-01T14:00:00Z", "issued"),
+            ("k", "Pacific/Kiritimati", w.hourly, "2026-11-15", "2026-11-01T14:00:00Z", "issued"),
+            ("u", "UTC", w.hourly, "2026-11-15", "2026-11-01T14:00:00Z", "issued"),
+            ("n", "UTC", w.hourly, nil, "2026-11-10T10:00:00Z", "issued"),
+            ("r", "UTC", w.hourly, "2026-11-05", "2026-11-01T14:00:00Z", "paid"),
+            ("p", "UTC", w.hourly, "2026-11-05", "2026-11-01T14:00:00Z", "paid"),
+        ]
+        for (name, zone, plan, dueOn, issuedAt, status) in cases {
             let customer = try w.fixtures.customer(name, timezone: zone)
             let service = try w.fixtures.service(customer: customer, plan: plan, startsOn: "2026-08-01")
-            try w.sweep.invoice(customer: customer, lines: [.init(service: service, amount: 4900)], dueOn: "2026-11-15", run: w.run)
+            invoices[name] = try w.sweep.invoice(customer: customer, lines: [.init(service: service, amount: 4900)],
+                                                 issuedAt: issuedAt, dueOn: dueOn, status: status, run: w.run)
             customers[name] = customer
             services[name] = service
         }
+        try w.fixtures.payment(customer: customers["r"]!, invoice: invoices["r"]!, amount: 4900, receivedAt: "2026-11-02T00:00:00Z", status: "reversed")
+        try w.fixtures.payment(customer: customers["p"]!, invoice: invoices["p"]!, amount: 4900, receivedAt: "2026-11-02T00:00:00Z")
+        let plans = ["a": "priority-flat", "b": "priority-flat", "c": "priority-flat"]
+        func listed(_ names: [String]) -> [String] {
+            names.map { "would suspend service \(services[$0]!) (\(plans[$0] ?? "hourly")) of customer \(customers[$0]!) \($0): overdue invoice \(invoices[$0]!)" }
+        }
+
         let asOf = "2026-11-21T12:00:00Z"
-        let stopped = Self.sweep(w, asOf, max: 3)
+        let stopped = Self.sweep(w, asOf, max: 5)
         #expect(stopped.exitStatus == .dataError)
         #expect(stopped.status == .failed)
-        #expect(stopped.error?.hasPrefix("4 services would be suspended, more than max_suspensions (3): none was suspended.") == true)
-        #expect(stopped.output.counts["would_suspend"] == 4)
-        #expect(stopped.output.notices == ["a", "b", "c", "k"].map { name in
-            "would suspend service \(services[name]!) (\(name == "k" ? "hourly" : "priority-flat")) of customer \(customers[name]!) \(name): overdue invoice \(try! w.db.query("SELECT invoice_id FROM billable_items WHERE service_id = $1", [services[name]!]).scalar(Int64.self)!)"
-        })
+        #expect(stopped.error?.hasPrefix("6 services would be suspended, more than max_suspensions (5): none was suspended.") == true)
+        #expect(stopped.output.counts["would_suspend"] == 6)
+        #expect(stopped.output.notices == listed(["a", "b", "c", "k", "n", "r"]))
         #expect(try Fixtures(w.db).count("services", where: "status = 'suspended'") == 0)
         #expect(try Fixtures(w.db).count("audit_events") == 0)
+        #expect(try w.sweep.invoiceStatus(invoices["r"]!) == "paid")
         #expect(try JobRunStore.find(w.db, id: stopped.runID!)?.status == "failed")
 
-        // Limited to two customers, the count is two: within the limit.
-        let some = Self.sweep(w, asOf, max: 3, customers: [customers["a"]!, customers["u"]!])
+        // Limited to two customers, the count is one: within the limit.
+        let some = Self.sweep(w, asOf, max: 5, customers: [customers["a"]!, customers["u"]!])
         #expect(some.exitStatus == .success)
         #expect(Self.events(some) == ["\(customers["a"]!) suspended service \(services["a"]!)"])
 
-        // The remaining three exceed 2; --force suspends exactly the ones listed.
-        let listed = Self.sweep(w, asOf, max: 2)
-        #expect(listed.exitStatus == .dataError)
-        #expect(listed.output.counts["would_suspend"] == 3)
-        let forced = Self.sweep(w, asOf, max: 2, force: true, batchSize: 1)
+        // The remaining five exceed 4; --force suspends exactly the ones listed.
+        let again = Self.sweep(w, asOf, max: 4)
+        #expect(again.exitStatus == .dataError)
+        #expect(again.output.notices == listed(["b", "c", "k", "n", "r"]))
+        let forced = Self.sweep(w, asOf, max: 4, force: true, batchSize: 2)
         #expect(forced.exitStatus == .success)
-        #expect(forced.output.counts["suspended"] == 3)
-        #expect(Set((forced.output.records[.events] ?? []).compactMap { $0.fields["entity_id"]?.intValue })
-            == Set(["b", "c", "k"].map { services[$0]! }))
+        #expect(forced.output.counts["suspended"] == 5)
+        #expect(forced.output.counts["invoices_unpaid"] == 1)
+        #expect(Set((forced.output.records[.events] ?? []).filter { $0.fields["event"]?.stringValue == "suspended" }.compactMap { $0.fields["entity_id"]?.intValue })
+            == Set(["b", "c", "k", "n", "r"].map { services[$0]! }))
         #expect(try w.sweep.serviceState(services["u"]!).status == "active")
+        #expect(try w.sweep.serviceState(services["p"]!).status == "active")
         // max_suspensions = 0: no limit.
         #expect(Self.sweep(w, "2026-11-22T12:00:00Z", max: 0).output.counts["suspended"] == 1)
     }

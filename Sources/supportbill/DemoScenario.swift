@@ -25,9 +25,39 @@ struct DemoScenario {
             .run(.thresholdTopup, asOf: closing, period: nil, caption: "Pre-paid credit: debit time, top up"),
             .run(.monthlyRollup, asOf: closing, period: month, caption: "Month-end rollup: fees and usage into invoices"),
             .run(.monthlyRollup, asOf: closing.adding(seconds: 3600), period: month, caption: "The same rollup again: nothing is billed twice"),
+            .change(caption: "Before the due date: Northwind, Contoso, Wingtip Toys and Sakura Cloud pay their invoices",
+                    sql: DemoScenario.periodInvoicesPaid),
             .run(.suspensionSweep, asOf: Instant(utc: next.adding(days: 30), hour: 6), period: nil, caption: "Thirty days later: overdue invoices suspend services"),
+            .change(caption: "Adventure Works pays what it owes", sql: DemoScenario.adventureWorksPays),
+            .run(.suspensionSweep, asOf: Instant(utc: next.adding(days: 32), hour: 6), period: nil,
+                 caption: "Two days later: the payment restores Adventure Works' priority support and its group"),
         ]
     }
+
+    // suspension-sweep's story (docs/jobs/suspension-sweep.md). Payments reference whatever
+    // invoices monthly-rollup issued, so the statements do nothing when there are none.
+
+    /// Customers 1, 2, 5 and 6 pay their period invoices in full, two days before the due date.
+    static let periodInvoicesPaid = """
+        INSERT INTO payments (customer_id, invoice_id, amount, currency, received_at, status)
+        SELECT i.customer_id, i.id, i.total, i.currency,
+               ((COALESCE(i.due_on, (i.issued_at AT TIME ZONE c.timezone)::date) - 2) + time '10:00') AT TIME ZONE c.timezone,
+               'completed'
+          FROM invoices i JOIN customers c ON c.id = i.customer_id
+         WHERE i.customer_id IN (1, 2, 5, 6) AND i.kind = 'period' AND i.status = 'issued' AND i.total > 0
+           AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.invoice_id = i.id AND p.customer_id = i.customer_id);
+        """
+
+    /// Adventure Works (8) pays every invoice it still owes, sixteen days after it fell due.
+    static let adventureWorksPays = """
+        INSERT INTO payments (customer_id, invoice_id, amount, currency, received_at, status)
+        SELECT i.customer_id, i.id, i.total, i.currency,
+               ((COALESCE(i.due_on, (i.issued_at AT TIME ZONE c.timezone)::date) + 16) + time '09:00') AT TIME ZONE c.timezone,
+               'completed'
+          FROM invoices i JOIN customers c ON c.id = i.customer_id
+         WHERE i.customer_id = 8 AND i.status = 'issued' AND i.total > 0
+           AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.invoice_id = i.id AND p.customer_id = i.customer_id);
+        """
 
     /// The steps whose jobs this binary implements.
     func runnableSteps(implemented: [JobName]) -> [Step] {

@@ -1,0 +1,154 @@
+/// What the suspension sweep decided for one customer. Every list is in ascending id order.
+public struct SuspensionSweepPlan: Sendable, Equatable {
+    /// An invoice whose status moves between issued and paid.
+    public struct Settlement: Sendable, Equatable {
+        public let invoiceID: Int64
+        public let kind: String
+        public let currency: CurrencyCode
+        public let total: Int64
+        public let paid: Int64
+        /// `total - paid`: zero or less once paid, positive when a reversal reopened it.
+        public let outstanding: Int64
+        public let completedPaymentIDs: [Int64]
+        public let reversedPaymentIDs: [Int64]
+        public let dueOn: LocalDate
+
+        public init(invoiceID: Int64, kind: String, currency: CurrencyCode, total: Int64, paid: Int64, outstanding: Int64, completedPaymentIDs: [Int64], reversedPaymentIDs: [Int64], dueOn: LocalDate) {
+            self.invoiceID = invoiceID
+            self.kind = kind
+            self.currency = currency
+            self.total = total
+            self.paid = paid
+            self.outstanding = outstanding
+            self.completedPaymentIDs = completedPaymentIDs
+            self.reversedPaymentIDs = reversedPaymentIDs
+            self.dueOn = dueOn
+        }
+    }
+
+    /// An unpaid invoice past its grace for one service (or, without a service, past the
+    /// default grace).
+    public struct OverdueInvoice: Sendable, Equatable {
+        public let invoiceID: Int64
+        public let kind: String
+        public let currency: CurrencyCode
+        public let total: Int64
+        public let paid: Int64
+        public let outstanding: Int64
+        public let dueOn: LocalDate
+        public let graceDays: Int
+        /// `dueOn + graceDays`: the first local date on which it counts as overdue.
+        public let overdueSince: LocalDate
+        /// Local days from the due date to the as-of date.
+        public let daysPastDue: Int
+
+        public init(invoiceID: Int64, kind: String, currency: CurrencyCode, total: Int64, paid: Int64, outstanding: Int64, dueOn: LocalDate, graceDays: Int, overdueSince: LocalDate, daysPastDue: Int) {
+            self.invoiceID = invoiceID
+            self.kind = kind
+            self.currency = currency
+            self.total = total
+            self.paid = paid
+            self.outstanding = outstanding
+            self.dueOn = dueOn
+            self.graceDays = graceDays
+            self.overdueSince = overdueSince
+            self.daysPastDue = daysPastDue
+        }
+    }
+
+    /// An unpaid invoice of a service still within that service's grace.
+    public struct OpenInvoice: Sendable, Equatable {
+        public let invoiceID: Int64
+        public let dueOn: LocalDate
+        public let overdueSince: LocalDate
+
+        public init(invoiceID: Int64, dueOn: LocalDate, overdueSince: LocalDate) {
+            self.invoiceID = invoiceID
+            self.dueOn = dueOn
+            self.overdueSince = overdueSince
+        }
+    }
+
+    public struct Suspension: Sendable, Equatable {
+        public let serviceID: Int64
+        public let planCode: String
+        public let graceDays: Int
+        /// The invoices that make it overdue: the answer to "why was it suspended?".
+        public let invoices: [OverdueInvoice]
+
+        public init(serviceID: Int64, planCode: String, graceDays: Int, invoices: [OverdueInvoice]) {
+            self.serviceID = serviceID
+            self.planCode = planCode
+            self.graceDays = graceDays
+            self.invoices = invoices
+        }
+    }
+
+    public struct Restoration: Sendable, Equatable {
+        public let serviceID: Int64
+        public let planCode: String
+        public let suspendedAt: Instant?
+        /// Invoices of this service this run found fully paid.
+        public let paidInvoiceIDs: [Int64]
+        /// Invoices of this service still unpaid but within the grace.
+        public let openInvoices: [OpenInvoice]
+
+        public init(serviceID: Int64, planCode: String, suspendedAt: Instant?, paidInvoiceIDs: [Int64], openInvoices: [OpenInvoice]) {
+            self.serviceID = serviceID
+            self.planCode = planCode
+            self.suspendedAt = suspendedAt
+            self.paidInvoiceIDs = paidInvoiceIDs
+            self.openInvoices = openInvoices
+        }
+    }
+
+    /// A service as it stands after this run, for the detail of a group change.
+    public struct ServiceState: Sendable, Equatable {
+        public let serviceID: Int64
+        public let planCode: String
+        public let status: SuspensionSweepInput.ServiceStatus
+        public let suspendReason: String?
+
+        public init(serviceID: Int64, planCode: String, status: SuspensionSweepInput.ServiceStatus, suspendReason: String?) {
+            self.serviceID = serviceID
+            self.planCode = planCode
+            self.status = status
+            self.suspendReason = suspendReason
+        }
+    }
+
+    public struct GroupChange: Sendable, Equatable {
+        public let groupID: Int64
+        public let groupName: String
+        /// The customer's services on plans of this group, after this run: for an addition the
+        /// active ones that earn the membership; for a removal all of them (none active).
+        public let services: [ServiceState]
+        /// When the membership removed had been added.
+        public let memberSince: Instant?
+
+        public init(groupID: Int64, groupName: String, services: [ServiceState], memberSince: Instant?) {
+            self.groupID = groupID
+            self.groupName = groupName
+            self.services = services
+            self.memberSince = memberSince
+        }
+    }
+
+    public var paid: [Settlement] = []
+    public var unpaid: [Settlement] = []
+    public var suspensions: [Suspension] = []
+    public var restorations: [Restoration] = []
+    public var groupAdditions: [GroupChange] = []
+    public var groupRemovals: [GroupChange] = []
+    /// Overdue invoices with no service to suspend: reported for follow-up, nothing changes.
+    public var overdueWithoutService: [OverdueInvoice] = []
+
+    public init() {}
+
+    /// True when the plan changes nothing.
+    public var isEmpty: Bool {
+        paid.isEmpty && unpaid.isEmpty && suspensions.isEmpty && restorations.isEmpty
+            && groupAdditions.isEmpty && groupRemovals.isEmpty
+    }
+}
+

@@ -10,7 +10,8 @@ public enum JobRegistry {
     /// a bad file and `NotImplemented` (exit 1) for a job not built yet.
     public static func make(_ job: JobName, source: JobConfigurationSource) throws -> any BillingJob {
         switch job {
-        case .monthlyRollup, .thresholdTopup, .suspensionSweep, .incidentGrants, .contractExpiryRollover:
+        case .incidentGrants: return IncidentGrantsJob(parameters: try source.parameters(IncidentGrantsParameters.self, for: job))
+        case .monthlyRollup, .thresholdTopup, .suspensionSweep, .contractExpiryRollover:
             throw NotImplemented(job: job)
         }
     }

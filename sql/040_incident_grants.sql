@@ -12,7 +12,10 @@ ALTER TABLE incident_grants ADD COLUMN funds_currency text REFERENCES currencies
 ALTER TABLE incident_grants ADD CONSTRAINT incident_grants_funds_check
     CHECK ((funds_amount IS NULL) = (funds_currency IS NULL) AND (funds_amount IS NULL OR funds_amount > 0));
 
-CREATE INDEX incident_grants_payment_idx ON incident_grants (customer_id, payment_id) WHERE payment_id IS NOT NULL;
+-- The active account grants (what a payment reversal or a funds shortfall can revoke), and the
+-- revoked grants (whose uses are returned): both few, both looked for on every run.
+CREATE INDEX incident_grants_active_account_idx ON incident_grants (customer_id) WHERE source IN ('first_payment', 'funds') AND revoked_at IS NULL;
+CREATE INDEX incident_grants_revoked_idx ON incident_grants (customer_id, id) WHERE revoked_at IS NOT NULL;
 
 -- A ticket holds at most one incident at a time: a second active use of the same ticket is a
 -- bug, never data, so the database refuses it. A returned use frees the ticket to use a new one.

@@ -27,93 +27,118 @@ public enum IncidentGrantsStore {
         let steps = switches.fundsStep.sorted { $0.key < $1.key }
         return try db.query("""
             WITH zones AS MATERIALIZED (SELECT name FROM pg_timezone_names),
-            cust AS (
+            cust AS MATERIALIZED (
                 SELECT c.id, c.currency, c.registered_at,
                        CASE WHEN c.timezone IN (SELECT name FROM zones) THEN ($2::timestamptz AT TIME ZONE c.timezone)::date
                             ELSE ($2::timestamptz + interval '14 hours')::date END AS local_as_of
                 FROM customers c
                 WHERE ($1::bigint[] IS NULL OR c.id = ANY($1))
+            ),
+            funds AS (
+                SELECT c.id, c.currency, coalesce(f.granted, 0) AS granted, coalesce(t.total_as_of, 0) AS total_as_of
+                FROM cust c
+                LEFT JOIN (
+                    SELECT g.customer_id, g.funds_currency, sum(g.funds_amount) AS granted
+                    FROM incident_grants g
+                    WHERE g.source = 'funds' AND g.revoked_at IS NULL
+                      AND ($1::bigint[] IS NULL OR g.customer_id = ANY($1))
+                    GROUP BY g.customer_id, g.funds_currency
+                ) f ON f.customer_id = c.id AND f.funds_currency = c.currency
+                LEFT JOIN (
+                    SELECT p.customer_id, p.currency, sum(p.amount) AS total_as_of
+                    FROM payments p
+                    WHERE p.invoice_id IS NULL AND p.status = 'completed' AND p.received_at <= $2
+                      AND ($1::bigint[] IS NULL OR p.customer_id = ANY($1))
+                    GROUP BY p.customer_id, p.currency
+                ) t ON t.customer_id = c.id AND t.currency = c.currency
             )
+            -- an incident plan whose latest started period (or lifetime grant) is not granted yet, or
+            -- whose term is invalid (the customer is then skipped with the reason)
+            SELECT s.customer_id
+            FROM services s
+            JOIN plans p ON p.id = s.plan_id
+            JOIN cust c ON c.id = s.customer_id
+            CROSS JOIN LATERAL (SELECT least(c.local_as_of, s.ends_on - 1) AS last_day) l
+            CROSS JOIN LATERAL (
+                SELECT ((extract(year FROM l.last_day) - extract(year FROM s.starts_on)) * 12
+                        + extract(month FROM l.last_day) - extract(month FROM s.starts_on))::integer
+                       / nullif(p.period_months, 0) AS k
+            ) m
+            CROSS JOIN LATERAL (
+                SELECT CASE WHEN (s.starts_on + make_interval(months => m.k * p.period_months))::date <= l.last_day
+                            THEN (s.starts_on + make_interval(months => m.k * p.period_months))::date
+                            ELSE (s.starts_on + make_interval(months => (m.k - 1) * p.period_months))::date END AS latest_start
+            ) ls
+            WHERE s.status = 'active' AND p.billing = 'incidents'
+              AND ((s.ends_on IS NOT NULL AND s.ends_on < s.starts_on)
+                   OR (p.incidents_per_period > 0 AND s.starts_on <= c.local_as_of
+                       AND (s.ends_on IS NULL OR s.starts_on < s.ends_on)
+                       AND NOT EXISTS (
+                           SELECT 1 FROM incident_grants g
+                           WHERE g.source_key = CASE WHEN p.period_months = 0 THEN 'ig:plan-lifetime:' || s.id
+                                                     ELSE 'ig:period:' || s.id || ':' || to_char(ls.latest_start, 'YYYY-MM-DD') END)))
+            -- a ticket that requires an incident and holds none
+            UNION
+            SELECT t.customer_id
+            FROM tickets t JOIN cust c ON c.id = t.customer_id
+            WHERE t.requires_incident AND t.opened_at <= $2
+              AND NOT EXISTS (SELECT 1 FROM incident_uses u
+                              WHERE u.customer_id = t.customer_id AND u.ticket_id = t.id AND u.returned_at IS NULL)
+            -- a use to return: its ticket no longer requires an incident (or is gone), or its grant is revoked
+            UNION
+            SELECT u.customer_id
+            FROM incident_uses u JOIN cust c ON c.id = u.customer_id
+            WHERE u.returned_at IS NULL
+              AND NOT EXISTS (SELECT 1 FROM tickets t WHERE t.id = u.ticket_id AND t.customer_id = u.customer_id AND t.requires_incident)
+            UNION
+            SELECT g.customer_id
+            FROM incident_grants g
+            JOIN cust c ON c.id = g.customer_id
+            WHERE g.revoked_at IS NOT NULL
+              AND EXISTS (SELECT 1 FROM incident_uses u WHERE u.customer_id = g.customer_id AND u.grant_id = g.id AND u.returned_at IS NULL)
+            -- an account grant whose payment was reversed (whatever the switches say now)
+            UNION
+            SELECT g.customer_id
+            FROM incident_grants g
+            JOIN cust c ON c.id = g.customer_id
+            LEFT JOIN payments p ON p.id = g.payment_id AND p.customer_id = g.customer_id
+            WHERE g.source IN ('first_payment', 'funds') AND g.revoked_at IS NULL AND g.payment_id IS NOT NULL
+              AND p.status IS DISTINCT FROM 'completed'
+            -- funds grants the completed funds no longer cover
+            UNION
+            SELECT f.customer_id
+            FROM (
+                SELECT g.customer_id, g.funds_currency, sum(g.funds_amount) AS granted
+                FROM incident_grants g
+                WHERE g.source = 'funds' AND g.revoked_at IS NULL
+                  AND ($1::bigint[] IS NULL OR g.customer_id = ANY($1))
+                GROUP BY g.customer_id, g.funds_currency
+            ) f
+            JOIN cust c ON c.id = f.customer_id AND c.currency = f.funds_currency
+            WHERE f.granted > (SELECT coalesce(sum(p.amount), 0) FROM payments p
+                               WHERE p.customer_id = f.customer_id AND p.invoice_id IS NULL AND p.status = 'completed' AND p.currency = c.currency)
+            -- on_registration
+            UNION
             SELECT c.id FROM cust c
-            WHERE
-              -- an incident plan whose latest started period (or lifetime grant) is not granted yet,
-              -- or whose term is invalid (the customer is then skipped with the reason)
-              EXISTS (
-                SELECT 1
-                FROM services s
-                JOIN plans p ON p.id = s.plan_id
-                CROSS JOIN LATERAL (SELECT least(c.local_as_of, s.ends_on - 1) AS last_day) l
-                CROSS JOIN LATERAL (
-                    SELECT ((extract(year FROM l.last_day) - extract(year FROM s.starts_on)) * 12
-                            + extract(month FROM l.last_day) - extract(month FROM s.starts_on))::integer
-                           / nullif(p.period_months, 0) AS k
-                ) m
-                CROSS JOIN LATERAL (
-                    SELECT CASE WHEN (s.starts_on + make_interval(months => m.k * p.period_months))::date <= l.last_day
-                                THEN (s.starts_on + make_interval(months => m.k * p.period_months))::date
-                                ELSE (s.starts_on + make_interval(months => (m.k - 1) * p.period_months))::date END AS latest_start
-                ) ls
-                WHERE s.customer_id = c.id AND s.status = 'active' AND p.billing = 'incidents'
-                  AND ((s.ends_on IS NOT NULL AND s.ends_on < s.starts_on)
-                       OR (p.incidents_per_period > 0 AND s.starts_on <= c.local_as_of
-                           AND (s.ends_on IS NULL OR s.starts_on < s.ends_on)
-                           AND NOT EXISTS (
-                               SELECT 1 FROM incident_grants g
-                               WHERE g.source_key = CASE WHEN p.period_months = 0 THEN 'ig:plan-lifetime:' || s.id
-                                                         ELSE 'ig:period:' || s.id || ':' || to_char(ls.latest_start, 'YYYY-MM-DD') END)))
-              )
-              -- a ticket that requires an incident and holds none
-              OR EXISTS (
-                SELECT 1 FROM tickets t
-                WHERE t.customer_id = c.id AND t.requires_incident AND t.opened_at <= $2
-                  AND NOT EXISTS (SELECT 1 FROM incident_uses u
-                                  WHERE u.customer_id = t.customer_id AND u.ticket_id = t.id AND u.returned_at IS NULL)
-              )
-              -- a use to return: its ticket no longer requires an incident, or its grant is revoked
-              OR EXISTS (
-                SELECT 1 FROM incident_uses u
-                JOIN incident_grants g ON g.customer_id = u.customer_id AND g.id = u.grant_id
-                LEFT JOIN tickets t ON t.id = u.ticket_id AND t.customer_id = u.customer_id
-                WHERE u.customer_id = c.id AND u.returned_at IS NULL
-                  AND (t.id IS NULL OR NOT t.requires_incident OR g.revoked_at IS NOT NULL)
-              )
-              -- an account grant whose payment was reversed (whatever the switches say now)
-              OR EXISTS (
-                SELECT 1 FROM incident_grants g
-                LEFT JOIN payments p ON p.id = g.payment_id AND p.customer_id = g.customer_id
-                WHERE g.customer_id = c.id AND g.source IN ('first_payment', 'funds') AND g.revoked_at IS NULL
-                  AND g.payment_id IS NOT NULL AND p.status IS DISTINCT FROM 'completed'
-              )
-              -- funds grants no longer covered by the completed funds
-              OR (SELECT coalesce(sum(g.funds_amount), 0) FROM incident_grants g
-                  WHERE g.customer_id = c.id AND g.source = 'funds' AND g.revoked_at IS NULL AND g.funds_currency = c.currency)
-                 > (SELECT coalesce(sum(p.amount), 0) FROM payments p
-                    WHERE p.customer_id = c.id AND p.invoice_id IS NULL AND p.status = 'completed' AND p.currency = c.currency)
-              -- on_registration
-              OR ($3::boolean AND c.registered_at <= $2
-                  AND NOT EXISTS (SELECT 1 FROM incident_grants g WHERE g.source_key = 'ig:registration:' || c.id))
-              -- on_first_payment: a completed payment and no active first-payment grant
-              OR ($4::boolean
-                  AND NOT EXISTS (SELECT 1 FROM incident_grants g
-                                  WHERE g.customer_id = c.id AND g.source = 'first_payment' AND g.revoked_at IS NULL)
-                  AND EXISTS (SELECT 1 FROM payments p
-                              WHERE p.customer_id = c.id AND p.status = 'completed' AND p.received_at <= $2))
-              -- funds: a whole step not granted yet
-              OR ($5::boolean AND EXISTS (
-                    SELECT 1 FROM unnest($6::text[], $7::bigint[]) AS st(currency, step)
-                    WHERE st.currency = c.currency
-                      AND (SELECT coalesce(sum(p.amount), 0) FROM payments p
-                           WHERE p.customer_id = c.id AND p.invoice_id IS NULL AND p.status = 'completed'
-                             AND p.currency = c.currency AND p.received_at <= $2)
-                          - (SELECT coalesce(sum(g.funds_amount), 0) FROM incident_grants g
-                             WHERE g.customer_id = c.id AND g.source = 'funds' AND g.revoked_at IS NULL AND g.funds_currency = c.currency)
-                          >= st.step))
-              -- funds: payments that earn nothing (another currency, or no step): reported
-              OR ($5::boolean AND EXISTS (
-                    SELECT 1 FROM payments p
-                    WHERE p.customer_id = c.id AND p.invoice_id IS NULL AND p.status = 'completed' AND p.received_at <= $2
-                      AND (p.currency <> c.currency OR NOT (p.currency = ANY($6::text[])))))
-            ORDER BY c.id
+            WHERE $3::boolean AND c.registered_at <= $2
+              AND NOT EXISTS (SELECT 1 FROM incident_grants g WHERE g.source_key = 'ig:registration:' || c.id)
+            -- on_first_payment: a completed payment and no active first-payment grant
+            UNION
+            SELECT c.id FROM cust c
+            WHERE $4::boolean
+              AND EXISTS (SELECT 1 FROM payments p WHERE p.customer_id = c.id AND p.status = 'completed' AND p.received_at <= $2)
+              AND NOT EXISTS (SELECT 1 FROM incident_grants g
+                              WHERE g.customer_id = c.id AND g.source = 'first_payment' AND g.revoked_at IS NULL)
+            -- funds: a whole step not granted yet
+            UNION
+            SELECT f.id FROM funds f JOIN unnest($6::text[], $7::bigint[]) AS st(currency, step) ON st.currency = f.currency
+            WHERE $5::boolean AND f.total_as_of - f.granted >= st.step
+            -- funds that earn nothing (another currency, or no step for it): reported
+            UNION
+            SELECT p.customer_id FROM payments p JOIN cust c ON c.id = p.customer_id
+            WHERE $5::boolean AND p.invoice_id IS NULL AND p.status = 'completed' AND p.received_at <= $2
+              AND (p.currency <> c.currency OR NOT (p.currency = ANY($6::text[])))
+            ORDER BY 1
             """, [filter, asOf, switches.registration, switches.firstPayment, switches.funds,
                   steps.map(\.key.rawValue), steps.map(\.value)]).map { try $0.decode(0, as: Int64.self) }
     }
@@ -212,19 +237,34 @@ public enum IncidentGrantsStore {
         }
 
         // Uses that may have to go back: the ticket no longer requires an incident (or is gone),
-        // or the grant is revoked or may be revoked in this run (an account grant).
+        // or the grant is revoked or may be revoked in this run: an account grant whose payment
+        // is not completed, or a funds grant of a customer whose funds no longer cover its funds
+        // grants (a superset of what the planner revokes).
         var uses: [Int64: [IncidentGrantsInput.ActiveUse]] = [:]
         for row in try db.query("""
+            WITH uncovered AS (
+                SELECT c.id FROM customers c
+                WHERE c.id = ANY($1::bigint[])
+                  AND EXISTS (SELECT 1 FROM incident_grants g
+                              WHERE g.customer_id = c.id AND g.source = 'funds' AND g.revoked_at IS NULL)
+                  AND (SELECT coalesce(sum(g.funds_amount), 0) FROM incident_grants g
+                       WHERE g.customer_id = c.id AND g.source = 'funds' AND g.revoked_at IS NULL AND g.funds_currency = c.currency)
+                      > (SELECT coalesce(sum(p.amount), 0) FROM payments p
+                         WHERE p.customer_id = c.id AND p.invoice_id IS NULL AND p.status = 'completed' AND p.currency = c.currency)
+            )
             SELECT u.customer_id, u.id, u.grant_id, u.ticket_id, t.id IS NOT NULL, coalesce(t.requires_incident, false),
                    t.opened_at, (t.opened_at AT TIME ZONE c.timezone)::date, t.service_id, s.customer_id,
                    (SELECT count(*) FROM incident_uses x WHERE x.customer_id = u.customer_id AND x.ticket_id = u.ticket_id)
             FROM incident_uses u
             JOIN customers c ON c.id = u.customer_id
             JOIN incident_grants g ON g.customer_id = u.customer_id AND g.id = u.grant_id
+            LEFT JOIN payments p ON p.id = g.payment_id AND p.customer_id = g.customer_id
             LEFT JOIN tickets t ON t.id = u.ticket_id AND t.customer_id = u.customer_id
             LEFT JOIN services s ON s.id = t.service_id
             WHERE u.customer_id = ANY($1::bigint[]) AND u.returned_at IS NULL
-              AND (t.id IS NULL OR NOT t.requires_incident OR g.revoked_at IS NOT NULL OR g.source IN ('first_payment', 'funds'))
+              AND (t.id IS NULL OR NOT t.requires_incident OR g.revoked_at IS NOT NULL
+                   OR (g.payment_id IS NOT NULL AND p.status IS DISTINCT FROM 'completed')
+                   OR (g.source = 'funds' AND u.customer_id IN (SELECT id FROM uncovered)))
             ORDER BY u.customer_id, u.id
             """, [ids]) {
             var ticket: IncidentGrantsInput.Ticket?

@@ -270,6 +270,21 @@ struct IncidentGrantsPlannerTests {
         #expect(plan.uses.map { "\($0.sourceKey)->\($0.grant)" } == ["ig:use:7:2->grant 2"])
     }
 
+    @Test("a grant revoked by staff gives its uses back; their tickets are served from the grants left, or listed")
+    func revokedByStaff() throws {
+        let manual = Input.Grant(id: 1, quantity: 2, lifetime: true, validFrom: d("2026-01-01"), source: .manual, sourceKey: "staff:1", revoked: true, activeUses: 2)
+        let other = Input.Grant(id: 2, quantity: 1, lifetime: true, validFrom: d("2026-01-01"), source: .manual, sourceKey: "staff:2")
+        let uses = [
+            Input.ActiveUse(id: 70, grantID: 1, ticketID: 7, ticket: ticket(7, "2026-02-01", uses: 1), ticketRequiresIncident: true),
+            Input.ActiveUse(id: 71, grantID: 1, ticketID: 8, ticket: ticket(8, "2026-02-02", uses: 1), ticketRequiresIncident: true),
+        ]
+        let plan = try IncidentGrantsPlanner.plan(input(asOf: "2026-03-01", grants: [manual, other], activeUses: uses), rules: .init())
+        #expect(plan.revocations.isEmpty)
+        #expect(plan.returns.map(\.useID) == [70, 71])
+        #expect(plan.uses.map { "\($0.sourceKey)->\($0.grant)" } == ["ig:use:7:2->grant 2"])
+        #expect(plan.unserved == [.init(ticketID: 8, openedOn: d("2026-02-02"))])
+    }
+
     // MARK: - Invalid data
 
     @Test("invalid data throws a reason a person can act on")

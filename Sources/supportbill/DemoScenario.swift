@@ -22,6 +22,9 @@ struct DemoScenario {
         steps = [
             .run(.contractExpiryRollover, asOf: closing, period: nil, caption: "Contracts: activate, charge time, expire, roll over"),
             .run(.incidentGrants, asOf: closing, period: nil, caption: "Incidents: grant packs, consume them for tickets"),
+            .change(caption: "The helpdesk clears \"requires incident\" on Tailspin's mail ticket (it was their own network)",
+                    sql: "UPDATE tickets SET requires_incident = false WHERE customer_id = 4 AND subject LIKE 'Mail server unreachable%'"),
+            .run(.incidentGrants, asOf: closing.adding(seconds: 1800), period: nil, caption: "Incidents again: the incident comes back, nothing is granted twice"),
             .run(.thresholdTopup, asOf: closing, period: nil, caption: "Pre-paid credit: debit time, top up"),
             .run(.monthlyRollup, asOf: closing, period: month, caption: "Month-end rollup: fees and usage into invoices"),
             .run(.monthlyRollup, asOf: closing.adding(seconds: 3600), period: month, caption: "The same rollup again: nothing is billed twice"),

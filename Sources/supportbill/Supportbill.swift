@@ -25,6 +25,9 @@ struct Supportbill: ParsableCommand {
             Try it without a database of your own:  supportbill demo
             """,
         version: version,
-        subcommands: [RunCommand.self, MigrateCommand.self, RunsCommand.self, SimulateCommand.self, DemoCommand.self]
+        subcommands: [
+            RunCommand.self, MigrateCommand.self, RunsCommand.self, SimulateCommand.self,
+            IncidentsCommand.self, DemoCommand.self,
+        ]
     )
 }

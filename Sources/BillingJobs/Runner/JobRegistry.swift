@@ -12,7 +12,9 @@ public enum JobRegistry {
         switch job {
         case .suspensionSweep:
             return SuspensionSweepJob(parameters: try source.parameters(SuspensionSweepParameters.self, for: job))
-        case .monthlyRollup, .thresholdTopup, .incidentGrants, .contractExpiryRollover:
+        case .incidentGrants:
+            return IncidentGrantsJob(parameters: try source.parameters(IncidentGrantsParameters.self, for: job))
+        case .monthlyRollup, .thresholdTopup, .contractExpiryRollover:
             throw NotImplemented(job: job)
         }
     }

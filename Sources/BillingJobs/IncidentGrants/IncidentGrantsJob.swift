@@ -1,0 +1,88 @@
+import BillingCore
+import BillingStore
+import Postgres
+
+/// incident-grants (DESIGN.md §4; docs/jobs/incident-grants.md): grants incidents for incident
+/// plans and account events, revokes account grants whose payments were reversed, consumes one
+/// incident per ticket that requires one, and returns the incidents of tickets that no longer do.
+public struct IncidentGrantsJob: BillingJob {
+    public static let name = JobName.incidentGrants
+    let parameters: IncidentGrantsParameters
+
+    public init(parameters: IncidentGrantsParameters) {
+        self.parameters = parameters
+    }
+
+    var rules: IncidentGrantRules {
+        IncidentGrantRules(onRegistration: parameters.onRegistration, onFirstPayment: parameters.onFirstPayment,
+                           fundsStep: parameters.fundsStep, fundsIncidents: parameters.fundsIncidents)
+    }
+
+    public func customers(_ context: JobContext) throws -> [Int64] {
+        try Self.withoutJIT(context)
+        return try IncidentGrantsStore.customers(context.db, filter: context.customerFilterBind, asOf: context.asOf,
+                                          switches: IncidentGrantsStore.Switches(rules))
+    }
+
+    /// PostgreSQL's JIT compiles these short, many-branched statements for longer than they
+    /// run (seconds at 10k customers); off for this job's transaction only.
+    static func withoutJIT(_ context: JobContext) throws {
+        try context.db.execute("SELECT set_config('jit', 'off', true)")
+    }
+
+    public func process(_ batch: [CustomerRecord], _ context: JobContext) throws -> JobOutput {
+        try Self.withoutJIT(context)
+        var output = JobOutput()
+        let rules = self.rules
+        let inputs = try IncidentGrantsStore.load(context.db, customers: batch, asOf: context.asOf, loadFunds: rules.fundsIncidents > 0)
+        var plans: [(customerID: Int64, plan: IncidentGrantsPlan)] = []
+        for customer in batch {
+            guard let input = inputs[customer.id] else { continue }
+            do {
+                let plan = try IncidentGrantsPlanner.plan(input, rules: rules)
+                plans.append((customer.id, plan))
+                output.notices += plan.notices
+                if !plan.unserved.isEmpty {
+                    let tickets = plan.unserved.map { "ticket \($0.ticketID) (opened \($0.openedOn))" }.joined(separator: ", ")
+                    output.notices.append("customer \(customer.id) (\(customer.name)): no incident available for \(tickets)")
+                    output.count("unserved_tickets", plan.unserved.count)
+                }
+            } catch let error as BillingError {
+                output.skip(customer.id, error.message)
+            }
+        }
+
+        let written = try IncidentGrantsWriter.persist(context.db, plans, runID: context.runID, asOf: context.asOf)
+        for grant in written.grants {
+            output.count("grants")
+            output.count("incidents_granted", grant.quantity)
+            output.append(.grants, ReportRecord(customerID: grant.customerID, sortKey: grant.sourceKey, fields: [
+                ("id", .int(grant.id)), ("customer_id", .int(grant.customerID)), ("service_id", grant.serviceID.map { .int($0) } ?? .null),
+                ("source", .string(grant.source)), ("quantity", .int(Int64(grant.quantity))), ("lifetime", .bool(grant.lifetime)),
+                ("valid_from", .string(grant.validFrom.description)),
+                ("valid_until", grant.validUntil.map { .string($0.description) } ?? .null),
+                ("payment_id", grant.paymentID.map { .int($0) } ?? .null),
+                ("funds_amount", grant.fundsAmount.map { .int($0) } ?? .null),
+                ("funds_currency", grant.fundsCurrency.map { .string($0.rawValue) } ?? .null),
+                ("source_key", .string(grant.sourceKey)),
+            ]))
+        }
+        for use in written.uses {
+            output.count("uses")
+            output.append(.uses, ReportRecord(customerID: use.customerID, sortKey: use.sourceKey, fields: [
+                ("id", .int(use.id)), ("customer_id", .int(use.customerID)), ("grant_id", .int(use.grantID)),
+                ("ticket_id", .int(use.ticketID)), ("quantity", 1), ("used_at", .string(use.usedAt.description)),
+                ("source_key", .string(use.sourceKey)),
+            ]))
+        }
+        for event in written.events {
+            output.count(event.event == "grant_revoked" ? "revoked" : "returned")
+            output.append(.events, ReportRecord(customerID: event.customerID, sortKey: event.sourceKey, fields: [
+                ("id", .int(event.id)), ("customer_id", .int(event.customerID)), ("at", .string(event.at.description)),
+                ("entity", .string(event.entity)), ("entity_id", .int(event.entityID)), ("event", .string(event.event)),
+                ("detail", event.detail), ("source_key", .string(event.sourceKey)),
+            ]))
+        }
+        return output
+    }
+}

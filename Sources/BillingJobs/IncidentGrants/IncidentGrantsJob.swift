@@ -19,19 +19,11 @@ public struct IncidentGrantsJob: BillingJob {
     }
 
     public func customers(_ context: JobContext) throws -> [Int64] {
-        try Self.withoutJIT(context)
         return try IncidentGrantsStore.customers(context.db, filter: context.customerFilterBind, asOf: context.asOf,
                                           switches: IncidentGrantsStore.Switches(rules))
     }
 
-    /// PostgreSQL's JIT compiles these short, many-branched statements for longer than they
-    /// run (seconds at 10k customers); off for this job's transaction only.
-    static func withoutJIT(_ context: JobContext) throws {
-        try context.db.execute("SELECT set_config('jit', 'off', true)")
-    }
-
     public func process(_ batch: [CustomerRecord], _ context: JobContext) throws -> JobOutput {
-        try Self.withoutJIT(context)
         var output = JobOutput()
         let rules = self.rules
         let inputs = try IncidentGrantsStore.load(context.db, customers: batch, asOf: context.asOf, loadFunds: rules.fundsIncidents > 0)

@@ -20,6 +20,10 @@ public struct RunnerSettings: Sendable {
             ("lock_timeout", lockTimeout),
             ("statement_timeout", statementTimeout),
             ("idle_in_transaction_session_timeout", idleInTransactionTimeout),
+            // The jobs' statements join CTEs whose row estimates overshoot by orders of
+            // magnitude; PostgreSQL then JIT-compiles plans for seconds to save milliseconds
+            // (seen by the sweep and incident-grants). Batch SQL of this shape never gains.
+            ("jit", "off"),
         ]
     }
 }

@@ -20,7 +20,6 @@ public struct SuspensionSweepJob: BillingJob {
 
     public func prepare(_ context: JobContext) throws {
         guard !context.force, parameters.maxSuspensions > 0 else { return }
-        try SuspensionSweepStore.withoutJIT(context.db)
         let pending = try SuspensionSweepStore.pendingSuspensions(context.db, filter: context.customerFilterBind, asOf: context.asOf)
         guard pending.count > parameters.maxSuspensions else { return }
         var wouldEmit = JobOutput()
@@ -40,13 +39,11 @@ public struct SuspensionSweepJob: BillingJob {
     }
 
     public func customers(_ context: JobContext) throws -> [Int64] {
-        try SuspensionSweepStore.withoutJIT(context.db)
         return try SuspensionSweepStore.candidates(context.db, filter: context.customerFilterBind)
     }
 
     public func process(_ batch: [CustomerRecord], _ context: JobContext) throws -> JobOutput {
         var output = JobOutput()
-        try SuspensionSweepStore.withoutJIT(context.db)
         let inputs = try SuspensionSweepStore.load(context.db, customers: batch)
         var plans: [(customer: CustomerRecord, plan: SuspensionSweepPlan)] = []
         for customer in batch {

@@ -5,13 +5,6 @@ import Postgres
 /// batch's inputs, the run-wide count of suspensions for the blast radius, and the guarded
 /// bulk writes. Every statement takes the batch as `customer_id = ANY($1::bigint[])`.
 public enum SuspensionSweepStore {
-    /// Turns JIT compilation off for the current transaction. The sweep's statements touch few
-    /// rows, but PostgreSQL's estimates for their joins of materialized CTEs overshoot by orders
-    /// of magnitude, and compiling a plan then costs several times the query itself.
-    public static func withoutJIT(_ db: PostgresConnection) throws {
-        try db.execute("SELECT set_config('jit', 'off', true)")
-    }
-
     /// Customers with something to do: an unpaid issued invoice, a paid one whose payments no
     /// longer cover it, a service the sweep suspended, or a group membership that disagrees
     /// with the customer's active services.

@@ -15,6 +15,12 @@ public protocol BillingJob: Sendable {
     /// `JobStop.safetyLimit` to stop the run before anything is written.
     func prepare(_ context: JobContext) throws
 
+    /// `prepare` for a job whose preparation emits rows (set-based changes that belong to no
+    /// batch, such as the status of contracts shared by many customers): what it returns is
+    /// part of the run's report. The runner calls this; the default runs `prepare` and reports
+    /// nothing, so a job implements one or the other.
+    func prepareWithOutput(_ context: JobContext) throws -> JobOutput
+
     /// The customers this run visits, ascending by id: one set-based query, honouring
     /// `context.customerFilter` when it is not empty.
     func customers(_ context: JobContext) throws -> [Int64]
@@ -28,4 +34,9 @@ public protocol BillingJob: Sendable {
 
 extension BillingJob {
     public func prepare(_ context: JobContext) throws {}
+
+    public func prepareWithOutput(_ context: JobContext) throws -> JobOutput {
+        try prepare(context)
+        return JobOutput()
+    }
 }

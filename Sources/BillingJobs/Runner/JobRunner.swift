@@ -135,7 +135,7 @@ public struct JobRunner: Sendable {
         var failure: String?
         var exit = ExitStatus.success
         do {
-            try scope(request.dryRun, db) { try job.prepare(context) }
+            output.merge(try scope(request.dryRun, db) { try job.prepareWithOutput(context) })
             let ids = try scope(request.dryRun, db) { try job.customers(context) }
             let lookup = try CustomerDirectory.load(db, ids: ids, asOf: request.asOf)
             output.count("customers", ids.count)

@@ -25,6 +25,6 @@ struct Supportbill: ParsableCommand {
             Try it without a database of your own:  supportbill demo
             """,
         version: version,
-        subcommands: [RunCommand.self, MigrateCommand.self, RunsCommand.self, DemoCommand.self]
+        subcommands: [RunCommand.self, MigrateCommand.self, RunsCommand.self, ContractsCommand.self, DemoCommand.self]
     )
 }

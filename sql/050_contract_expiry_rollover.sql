@@ -1,9 +1,8 @@
 -- contract-expiry-rollover: indexes for its access paths (docs/jobs/contract-expiry-rollover.md).
 
--- Minutes used per contract (covered + rolled_over; ignored time deducts nothing), summed
--- from the index alone for the contracts a batch charges.
-CREATE INDEX contract_charges_usage_idx ON contract_charges (contract_id) INCLUDE (minutes)
-    WHERE outcome IN ('covered', 'rolled_over');
+-- Minutes used per contract are summed through contract_charges_contract_idx (001): a covering
+-- index would make every one of the job's inserts (one row per charged entry) dearer, and the
+-- sums only read the charges of the batch's contracts that count minutes.
 
 -- "Was this expired contract expired by the job?" (a contract staff set to expired takes no
 -- time; one the job expired keeps covering late entries dated within its period).

@@ -31,8 +31,9 @@ final class MarkJob: BillingJob, @unchecked Sendable {
         self.stopIn = stopIn
     }
 
-    func prepare(_ context: JobContext) throws {
+    func prepare(_ context: JobContext) throws -> JobOutput {
         try stopIn?(context)
+        return JobOutput()
     }
 
     func customers(_ context: JobContext) throws -> [Int64] {

@@ -12,8 +12,10 @@ public protocol BillingJob: Sendable {
     static var name: JobName { get }
 
     /// Runs once before the batches, inside the run's transaction scope. Throw
-    /// `JobStop.safetyLimit` to stop the run before anything is written.
-    func prepare(_ context: JobContext) throws
+    /// `JobStop.safetyLimit` to stop the run before anything is written. What it returns is part
+    /// of the run's report: set-based changes that belong to no batch (the status of contracts
+    /// shared by many customers) are reported here.
+    func prepare(_ context: JobContext) throws -> JobOutput
 
     /// The customers this run visits, ascending by id: one set-based query, honouring
     /// `context.customerFilter` when it is not empty.
@@ -27,5 +29,5 @@ public protocol BillingJob: Sendable {
 }
 
 extension BillingJob {
-    public func prepare(_ context: JobContext) throws {}
+    public func prepare(_ context: JobContext) throws -> JobOutput { JobOutput() }
 }

@@ -14,7 +14,9 @@ public enum JobRegistry {
             return SuspensionSweepJob(parameters: try source.parameters(SuspensionSweepParameters.self, for: job))
         case .incidentGrants:
             return IncidentGrantsJob(parameters: try source.parameters(IncidentGrantsParameters.self, for: job))
-        case .monthlyRollup, .thresholdTopup, .contractExpiryRollover:
+        case .contractExpiryRollover:
+            return ContractExpiryRolloverJob(parameters: try source.parameters(ContractExpiryRolloverParameters.self, for: job))
+        case .monthlyRollup, .thresholdTopup:
             throw NotImplemented(job: job)
         }
     }

@@ -158,7 +158,7 @@ public struct JobRunner: Sendable {
         var failure: String?
         var exit = ExitStatus.success
         do {
-            try inScope(nested, db) { try job.prepare(context) }
+            output.merge(try inScope(nested, db) { try job.prepare(context) })
             let ids = try inScope(nested, db) { try job.customers(context) }
             let lookup = try CustomerDirectory.load(db, ids: ids, asOf: request.asOf)
             output.count("customers", ids.count)

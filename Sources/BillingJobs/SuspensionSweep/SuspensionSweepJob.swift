@@ -18,10 +18,10 @@ public struct SuspensionSweepJob: BillingJob {
         self.parameters = parameters
     }
 
-    public func prepare(_ context: JobContext) throws {
-        guard !context.force, parameters.maxSuspensions > 0 else { return }
+    public func prepare(_ context: JobContext) throws -> JobOutput {
+        guard !context.force, parameters.maxSuspensions > 0 else { return JobOutput() }
         let pending = try SuspensionSweepStore.pendingSuspensions(context.db, filter: context.customerFilterBind, asOf: context.asOf)
-        guard pending.count > parameters.maxSuspensions else { return }
+        guard pending.count > parameters.maxSuspensions else { return JobOutput() }
         var wouldEmit = JobOutput()
         wouldEmit.count("would_suspend", pending.count)
         for item in pending.prefix(Self.listedSuspensions) {

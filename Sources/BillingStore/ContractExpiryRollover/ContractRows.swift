@@ -1,0 +1,47 @@
+import BillingCore
+import Postgres
+
+/// Decoding of `contracts` rows shared by the contract stores.
+enum ContractRows {
+    /// The columns `decode` reads, in order, for a `contracts` alias `k`.
+    static let columns = "k.id, k.item_id, k.customer_id, k.org_unit_id, k.kind, k.starts_on, k.ends_on, k.minutes_total, k.status"
+
+    static func decode(_ row: PostgresRow, minutesUsed: Int64, chargeable: Bool) throws -> SupportContract {
+        let id = try row.decode(0, as: Int64.self)
+        let scope: SupportContract.Scope
+        if let item = try row.decode(1, as: Int64?.self) {
+            scope = .item(item)
+        } else if let customer = try row.decode(2, as: Int64?.self) {
+            scope = .customer(customer)
+        } else if let unit = try row.decode(3, as: Int64?.self) {
+            scope = .orgUnit(unit)
+        } else {
+            throw PostgresError.decoding("contract \(id) has no scope")
+        }
+        let kindText = try row.decode(4, as: String.self)
+        let statusText = try row.decode(8, as: String.self)
+        guard let kind = SupportContract.Kind(rawValue: kindText), let status = SupportContract.Status(rawValue: statusText) else {
+            throw PostgresError.decoding("contract \(id) has kind \(kindText) and status \(statusText)")
+        }
+        return SupportContract(
+            id: id, scope: scope, kind: kind, startsOn: try row.decode(5, as: LocalDate.self),
+            endsOn: try row.decode(6, as: LocalDate?.self), minutesTotal: try row.decode(7, as: Int64?.self),
+            status: status, minutesUsed: minutesUsed, chargeable: chargeable
+        )
+    }
+
+    /// Minutes charged per contract (`covered` and `rolled_over`), from the usage index.
+    static func minutesUsed(_ db: PostgresConnection, contracts ids: [Int64]) throws -> [Int64: Int64] {
+        guard !ids.isEmpty else { return [:] }
+        var used: [Int64: Int64] = [:]
+        for row in try db.query("""
+            SELECT cc.contract_id, sum(cc.minutes)::bigint
+              FROM contract_charges cc
+             WHERE cc.contract_id = ANY($1::bigint[]) AND cc.outcome IN ('covered', 'rolled_over')
+             GROUP BY cc.contract_id
+            """, [ids]) {
+            used[try row.decode(0, as: Int64.self)] = try row.decode(1, as: Int64.self)
+        }
+        return used
+    }
+}

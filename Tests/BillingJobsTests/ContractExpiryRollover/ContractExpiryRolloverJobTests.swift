@@ -1,0 +1,431 @@
+import BillingCore
+import BillingJobs
+import BillingStore
+import Foundation
+import Postgres
+import TestSupport
+import Testing
+
+private typealias Charge = Fixtures.ContractCharge
+
+@Suite("contract-expiry-rollover end to end: activation, expiry, charging, rollover, per incident")
+struct ContractExpiryRolloverJobTests {
+    static let usd = try! CurrencyCode("USD")
+
+    static func job(_ rule: ContractExpiryRolloverParameters.ExpiredTime = .rollover, prices: [String: Int64] = ["USD": 4500]) -> ContractExpiryRolloverJob {
+        var parameters = ContractExpiryRolloverParameters()
+        parameters.expiredTime = rule
+        parameters.perIncidentPrice = Dictionary(uniqueKeysWithValues: prices.map { (try! CurrencyCode($0.key), $0.value) })
+        return ContractExpiryRolloverJob(parameters: parameters)
+    }
+
+    static func run(_ database: TestDatabase, _ job: ContractExpiryRolloverJob = job(), asOf: String, dryRun: Bool = false, batchSize: Int = 500, customers: [Int64] = []) throws -> JobReport {
+        JobRunner(target: database.target).run(job, JobRunRequest(asOf: try Instant(rfc3339: asOf), customers: customers, dryRun: dryRun, batchSize: batchSize, invokedBy: "test"))
+    }
+
+    /// The mail-cluster scenario of the demo: a 10-hour support_hours contract on item 1 and
+    /// its time-limited renewal starting on the 20th; 120 + 240 + 300 minutes of work.
+    struct MailCluster {
+        let customer: Int64
+        let hours: Int64
+        let renewal: Int64
+        let entries: [Int64]
+
+        init(_ f: Fixtures) throws {
+            customer = try f.customer("Litware Operations", timezone: "Europe/Warsaw")
+            let item = try f.item("Litware mail cluster", customer: customer)
+            hours = try f.contract(kind: "support_hours", item: item, startsOn: "2026-08-01", minutesTotal: 600, status: "active")
+            renewal = try f.contract(kind: "time_limited", item: item, startsOn: "2026-10-20", endsOn: "2027-01-20", minutesTotal: 1200)
+            let quota = try f.ticket(customer: customer, item: item, subject: "Mail cluster: quota alerts", openedAt: "2026-10-04T07:00:00Z")
+            let storage = try f.ticket(customer: customer, item: item, subject: "Mail cluster: migrate to new storage", openedAt: "2026-10-15T07:00:00Z")
+            entries = [
+                try f.entry(customer: customer, ticket: quota, workedAt: "2026-10-04T07:30:00Z", minutes: 120),
+                try f.entry(customer: customer, ticket: storage, workedAt: "2026-10-15T07:30:00Z", minutes: 240),
+                try f.entry(customer: customer, ticket: storage, workedAt: "2026-10-22T07:30:00Z", minutes: 300),
+            ]
+        }
+    }
+
+    // 600 minutes of support hours: 120 + 240 fit, the 300-minute entry is split 240 + 60, the
+    // contract expires during the request and the 60 minutes roll over to the renewal (item,
+    // valid since the 20th), which the same run activated.
+    @Test("a contract used up during a request expires; the rest of the entry rolls over to the next contract")
+    func rollover() throws {
+        let database = try TestCluster.makeDatabase()
+        defer { database.drop() }
+        let db = try database.connect()
+        defer { db.close() }
+        let f = Fixtures(db)
+        let s = try MailCluster(f)
+        let report = try Self.run(database, asOf: "2026-11-01T14:00:00Z")
+        #expect(report.exitStatus == .success)
+        #expect(try f.contractCharges() == [
+            Charge(s.entries[0], s.hours, 120, "covered"), Charge(s.entries[1], s.hours, 240, "covered"),
+            Charge(s.entries[2], s.hours, 240, "covered"), Charge(s.entries[2], s.renewal, 60, "rolled_over"),
+        ])
+        #expect(try f.contractChargeMismatches().isEmpty)
+        #expect(try f.contractStatus(s.hours) == "expired")
+        #expect(try f.contractStatus(s.renewal) == "active")
+        #expect(try f.contractEvents() == [
+            "contract_activated #\(s.renewal) customer - ce:activated:\(s.renewal):2026-10-20",
+            "contract_expired #\(s.hours) customer - ce:expired:\(s.hours):minutes:600",
+        ])
+        #expect(try f.contractUsage(s.hours) == (600, 0, 0))
+        #expect(try f.contractUsage(s.renewal) == (60, 1140, 0))
+        #expect(report.output.counts["charges"] == 4)
+        #expect(report.output.counts["minutes_covered"] == 600)
+        #expect(report.output.counts["minutes_rolled_over"] == 60)
+        #expect(report.output.counts["activated"] == 1)
+        #expect(report.output.counts["expired"] == 1)
+        let expiry = try #require(report.output.records[.events]?.first { $0.fields["event"]?.stringValue == "contract_expired" })
+        #expect(expiry.fields["detail"]?["reason"]?.stringValue == "minutes_used_up")
+        #expect(expiry.fields["detail"]?["minutes_used"]?.intValue == 600)
+        #expect(try db.query("SELECT detail->>'reason' FROM audit_events WHERE entity_id = $1", [s.hours]).scalar(String.self) == "minutes_used_up")
+    }
+
+    @Test("ignore: the time after the contract expired is recorded ignored on it and deducted nowhere")
+    func ignore() throws {
+        let database = try TestCluster.makeDatabase()
+        defer { database.drop() }
+        let db = try database.connect()
+        defer { db.close() }
+        let f = Fixtures(db)
+        let s = try MailCluster(f)
+        let report = try Self.run(database, Self.job(.ignore), asOf: "2026-11-01T14:00:00Z")
+        #expect(report.exitStatus == .success)
+        #expect(try f.contractCharges() == [
+            Charge(s.entries[0], s.hours, 120, "covered"), Charge(s.entries[1], s.hours, 240, "covered"),
+            Charge(s.entries[2], s.hours, 240, "covered"), Charge(s.entries[2], s.hours, 60, "ignored"),
+        ])
+        #expect(try f.contractChargeMismatches().isEmpty)
+        #expect(try f.contractUsage(s.hours) == (600, 0, 60))
+        #expect(try f.contractUsage(s.renewal) == (0, 1200, 0))
+        #expect(report.output.counts["minutes_ignored"] == 60)
+    }
+
+    // Customers A and B are in org unit Ops, whose parent is Group. A has its own contract and
+    // a contract on its item; B has none of its own (Group's covers it); C has only a contract
+    // starting in December (pending); D has nothing (per incident, 45.00).
+    @Test("each entry goes to the first contract found: item, customer, org unit (parents count), pending, else per incident")
+    func searchOrder() throws {
+        let database = try TestCluster.makeDatabase()
+        defer { database.drop() }
+        let db = try database.connect()
+        defer { db.close() }
+        let f = Fixtures(db)
+        let group = try f.orgUnit("Group")
+        let ops = try f.orgUnit("Ops", parent: group)
+        let a = try f.customer("A", orgUnitID: ops)
+        let b = try f.customer("B", orgUnitID: ops)
+        let c = try f.customer("C")
+        let d = try f.customer("D")
+        let item = try f.item("cluster", customer: a)
+        let onItem = try f.contract(kind: "subscription", item: item, startsOn: "2026-10-01", status: "active")
+        let ofA = try f.contract(kind: "subscription", customer: a, startsOn: "2026-10-01", status: "active")
+        let ofGroup = try f.contract(kind: "time_limited", orgUnit: group, startsOn: "2026-10-01", endsOn: "2027-01-01", minutesTotal: 600, status: "active")
+        let ofC = try f.contract(kind: "support_hours", customer: c, startsOn: "2026-12-01", minutesTotal: 120)
+        var entries: [Int64] = []
+        for (customer, itemID, minutes) in [(a, Optional(item), 30), (a, nil, 45), (b, nil, 50), (c, nil, 60), (d, nil, 15)] {
+            let ticket = try f.ticket(customer: customer, item: itemID, openedAt: "2026-10-05T08:00:00Z")
+            entries.append(try f.entry(customer: customer, ticket: ticket, workedAt: "2026-10-05T09:00:00Z", minutes: minutes))
+        }
+        let report = try Self.run(database, asOf: "2026-11-01T14:00:00Z")
+        #expect(report.exitStatus == .success)
+        #expect(try f.contractCharges() == [
+            Charge(entries[0], onItem, 30, "covered"), Charge(entries[1], ofA, 45, "covered"), Charge(entries[2], ofGroup, 50, "covered"),
+            Charge(entries[3], ofC, 60, "covered"), Charge(entries[4], nil, 15, "per_incident"),
+        ])
+        #expect(try f.contractStatus(ofC) == "pending")
+        #expect(try f.count("billable_items", where: "customer_id = $1 AND kind = 'per_incident' AND amount = 4500", [d]) == 1)
+        #expect(report.output.totals[Self.usd]?["per_incident"] == 4500)
+    }
+
+    // The ticket was opened at 23:30 on 30 September in Los Angeles (06:30 UTC on 1 October):
+    // its incident belongs to September. The JPY customer has no per-incident price: skipped.
+    @Test("a ticket with no contract is billed once per incident in the local month it was opened; no price skips the customer")
+    func perIncident() throws {
+        let database = try TestCluster.makeDatabase()
+        defer { database.drop() }
+        let db = try database.connect()
+        defer { db.close() }
+        let f = Fixtures(db)
+        let la = try f.customer("Wingtip", timezone: "America/Los_Angeles")
+        let ticket = try f.ticket(customer: la, subject: "Checkout page down", openedAt: "2026-10-01T06:30:00Z")
+        let first = try f.entry(customer: la, ticket: ticket, workedAt: "2026-10-01T07:00:00Z", minutes: 30)
+        let second = try f.entry(customer: la, ticket: ticket, workedAt: "2026-10-02T16:00:00Z", minutes: 20)
+        let yen = try f.customer("Sakura", currency: "JPY", timezone: "Asia/Tokyo")
+        let yenTicket = try f.ticket(customer: yen, openedAt: "2026-10-03T01:00:00Z")
+        try f.entry(customer: yen, ticket: yenTicket, workedAt: "2026-10-03T02:00:00Z", minutes: 40)
+
+        let report = try Self.run(database, asOf: "2026-10-05T00:00:00Z")
+        #expect(report.exitStatus == .dataError)
+        #expect(report.status == .partial)
+        #expect(report.output.skipped == [SkippedCustomer(customerID: yen, reason: "no per_incident_price for JPY in jobs/contract-expiry-rollover.toml: ticket #\(yenTicket) has no contract and must be billed per incident")])
+        #expect(try f.contractCharges() == [Charge(first, nil, 30, "per_incident"), Charge(second, nil, 20, "per_incident")])
+        let item = try #require(try db.query("""
+            SELECT customer_id, service_id, invoice_id, quantity::text, unit_price, amount, currency, period_start::text, period_end::text, source_key, description
+              FROM billable_items WHERE kind = 'per_incident'
+            """).first)
+        #expect(try item.decode(0, as: Int64.self) == la)
+        #expect(try item.decode(1, as: Int64?.self) == nil)
+        #expect(try item.decode(2, as: Int64?.self) == nil)
+        #expect(try item.decode(3, as: String.self) == "1")
+        #expect(try item.decode(4, as: Int64.self) == 4500)
+        #expect(try item.decode(5, as: Int64.self) == 4500)
+        #expect(try item.decode(6, as: String.self) == "USD")
+        #expect(try item.decode(7, as: String.self) == "2026-09-01")
+        #expect(try item.decode(8, as: String.self) == "2026-10-01")
+        #expect(try item.decode(9, as: String.self) == "ce:incident:\(ticket)")
+        #expect(try item.decode(10, as: String.self) == "Per-incident support: ticket #\(ticket) Checkout page down")
+        #expect(try f.count("contract_charges", where: "customer_id = $1", [yen]) == 0)
+        #expect(try f.count("billable_items", where: "customer_id = $1", [yen]) == 0)
+
+        // A later entry on the same request adds time, not a second incident.
+        let third = try f.entry(customer: la, ticket: ticket, workedAt: "2026-10-06T16:00:00Z", minutes: 10)
+        let later = try Self.run(database, asOf: "2026-10-07T00:00:00Z", customers: [la])
+        #expect(later.exitStatus == .success)
+        #expect(later.output.counts["items"] == nil)
+        #expect(try f.contractCharges().last == Charge(third, nil, 10, "per_incident"))
+        #expect(try f.count("billable_items") == 1)
+    }
+
+    @Test("a dry run shows the charges, items and events it would make, writes nothing; the real run reports the same; a rerun charges nothing")
+    func dryRunAndRerun() throws {
+        let database = try TestCluster.makeDatabase()
+        defer { database.drop() }
+        let db = try database.connect()
+        defer { db.close() }
+        let f = Fixtures(db)
+        let s = try MailCluster(f)
+        let other = try f.customer("Other")
+        let ticket = try f.ticket(customer: other, openedAt: "2026-10-10T10:00:00Z")
+        try f.entry(customer: other, ticket: ticket, workedAt: "2026-10-10T11:00:00Z", minutes: 25)
+
+        let dry = try Self.run(database, asOf: "2026-11-01T14:00:00Z", dryRun: true, batchSize: 1)
+        #expect(dry.exitStatus == .success)
+        #expect(dry.output.records[.charges]?.count == 5)
+        #expect(dry.output.records[.items]?.count == 1)
+        #expect(dry.output.records[.events]?.count == 2)
+        for table in ["contract_charges", "billable_items", "audit_events", "job_runs"] {
+            #expect(try f.count(table) == 0, "\(table) after a dry run")
+        }
+        #expect(try f.contractStatus(s.renewal) == "pending")
+        #expect(try f.contractStatus(s.hours) == "active")
+
+        let real = try Self.run(database, asOf: "2026-11-01T14:00:00Z", batchSize: 1)
+        #expect(real.exitStatus == .success)
+        #expect(Self.withoutIDs(real.json) == Self.withoutIDs(dry.json))
+        #expect(try f.count("contract_charges") == 5)
+
+        let rerun = try Self.run(database, asOf: "2026-11-02T14:00:00Z")
+        #expect(rerun.exitStatus == .success)
+        #expect(rerun.output.records.values.allSatisfy { $0.isEmpty })
+        #expect(rerun.output.counts.filter { $0.key != "customers" }.isEmpty)
+        #expect(try f.count("contract_charges") == 5)
+        #expect(try f.count("audit_events") == 2)
+    }
+
+    /// The report without `run_id`, `dry_run` and row ids.
+    static func withoutIDs(_ json: JSONValue) -> JSONValue {
+        guard case .object(let fields) = json else { return json }
+        return .object(fields.filter { !["run_id", "dry_run"].contains($0.0) }.map { key, value in
+            guard case .array(let rows) = value else { return (key, value) }
+            return (key, .array(rows.map { row in
+                guard case .object(let columns) = row else { return row }
+                return .object(columns.filter { $0.0 != "id" })
+            }))
+        })
+    }
+
+    // Org unit Shared's 100-minute contract serves customers one and two, processed in batches of
+    // one customer: one takes 80; two gets the last 20, and 60 roll over to its own contract
+    // (pending: it starts in December).
+    @Test("a contract shared by customers in different batches is charged consistently and expires once")
+    func sharedAcrossBatches() throws {
+        let database = try TestCluster.makeDatabase()
+        defer { database.drop() }
+        let db = try database.connect()
+        defer { db.close() }
+        let f = Fixtures(db)
+        let unit = try f.orgUnit("Shared")
+        let one = try f.customer("one", orgUnitID: unit)
+        let two = try f.customer("two", orgUnitID: unit)
+        let shared = try f.contract(kind: "support_hours", orgUnit: unit, startsOn: "2026-10-01", minutesTotal: 100, status: "active")
+        let own = try f.contract(kind: "subscription", customer: two, startsOn: "2026-12-01")
+        let first = try f.entry(customer: one, ticket: try f.ticket(customer: one, openedAt: "2026-10-05T14:00:00Z"), workedAt: "2026-10-05T15:00:00Z", minutes: 80)
+        let second = try f.entry(customer: two, ticket: try f.ticket(customer: two, openedAt: "2026-10-05T08:00:00Z"), workedAt: "2026-10-05T09:00:00Z", minutes: 80)
+        let report = try Self.run(database, asOf: "2026-10-06T00:00:00Z", batchSize: 1)
+        #expect(report.exitStatus == .success)
+        #expect(try f.contractCharges() == [Charge(first, shared, 80, "covered"), Charge(second, shared, 20, "covered"), Charge(second, own, 60, "rolled_over")])
+        #expect(try f.contractEvents() == ["contract_expired #\(shared) customer - ce:expired:\(shared):minutes:100"])
+        #expect(try f.contractUsage(shared) == (100, 0, 0))
+    }
+
+    @Test("an entry whose customer differs from its ticket's skips that customer with the reason; the others are charged")
+    func invalidEntry() throws {
+        let database = try TestCluster.makeDatabase()
+        defer { database.drop() }
+        let db = try database.connect()
+        defer { db.close() }
+        let f = Fixtures(db)
+        let owner = try f.customer("owner")
+        let stranger = try f.customer("stranger")
+        let ticket = try f.ticket(customer: owner, openedAt: "2026-10-05T08:00:00Z")
+        let good = try f.entry(customer: owner, ticket: ticket, workedAt: "2026-10-05T09:00:00Z", minutes: 30)
+        let bad = try f.entry(customer: stranger, ticket: ticket, workedAt: "2026-10-05T10:00:00Z", minutes: 30)
+        let report = try Self.run(database, asOf: "2026-10-06T00:00:00Z")
+        #expect(report.exitStatus == .dataError)
+        #expect(report.output.skipped == [SkippedCustomer(customerID: stranger, reason: "time entry \(bad) belongs to customer \(stranger) but its ticket #\(ticket) belongs to customer \(owner)")])
+        #expect(try f.contractCharges() == [Charge(good, nil, 30, "per_incident")])
+    }
+
+    // Contract 1 (100 min) covers 80; the next entry of the request needs 60 and there is nothing
+    // to roll over to: it waits (reported). A contract added later takes the rest.
+    @Test("rollover with no contract to roll over to: the time waits, reported, and the first run that finds one charges it")
+    func waitsForAContract() throws {
+        let database = try TestCluster.makeDatabase()
+        defer { database.drop() }
+        let db = try database.connect()
+        defer { db.close() }
+        let f = Fixtures(db)
+        let customer = try f.customer("C")
+        let hours = try f.contract(kind: "support_hours", customer: customer, startsOn: "2026-10-01", minutesTotal: 100, status: "active")
+        let ticket = try f.ticket(customer: customer, openedAt: "2026-10-05T08:00:00Z")
+        let first = try f.entry(customer: customer, ticket: ticket, workedAt: "2026-10-05T09:00:00Z", minutes: 80)
+        let second = try f.entry(customer: customer, ticket: ticket, workedAt: "2026-10-06T09:00:00Z", minutes: 60)
+        let report = try Self.run(database, asOf: "2026-10-10T00:00:00Z")
+        #expect(report.exitStatus == .success)
+        #expect(try f.contractCharges() == [Charge(first, hours, 80, "covered")])
+        #expect(report.output.counts["minutes_waiting"] == 60)
+        #expect(report.output.notices == ["customer \(customer), ticket #\(ticket): 60 min in 1 entry waits for a contract to roll over to (contract #\(hours) expired during the request and expired_time is \"rollover\"); add a contract, or set expired_time = \"ignore\""])
+
+        let next = try f.contract(kind: "subscription", customer: customer, startsOn: "2026-10-01", status: "active")
+        let later = try Self.run(database, asOf: "2026-10-11T00:00:00Z")
+        #expect(later.exitStatus == .success)
+        #expect(try f.contractCharges() == [Charge(first, hours, 80, "covered"), Charge(second, hours, 20, "covered"), Charge(second, next, 40, "rolled_over")])
+        #expect(try f.contractStatus(hours) == "expired")
+    }
+
+    // Contract 1 covers [Oct 1, Oct 20). The run of Oct 21 expires it by date. An entry of Oct 19
+    // recorded afterwards is still charged to it: it covered that day. Customer two's contract was
+    // set to expired by staff: it takes no time.
+    @Test("a contract expires when its end has passed, keeps covering late entries of its period; one ended by staff takes nothing")
+    func expiryByDate() throws {
+        let database = try TestCluster.makeDatabase()
+        defer { database.drop() }
+        let db = try database.connect()
+        defer { db.close() }
+        let f = Fixtures(db)
+        let one = try f.customer("one")
+        let subscription = try f.contract(kind: "subscription", customer: one, startsOn: "2026-10-01", endsOn: "2026-10-20", status: "active")
+        let onTime = try f.entry(customer: one, ticket: try f.ticket(customer: one, openedAt: "2026-10-18T08:00:00Z"), workedAt: "2026-10-18T09:00:00Z", minutes: 30)
+        let two = try f.customer("two")
+        try f.contract(kind: "subscription", customer: two, startsOn: "2026-10-01", endsOn: "2026-12-01", status: "expired")
+        let staffEnded = try f.entry(customer: two, ticket: try f.ticket(customer: two, openedAt: "2026-10-05T08:00:00Z"), workedAt: "2026-10-05T09:00:00Z", minutes: 15)
+
+        let first = try Self.run(database, asOf: "2026-10-21T00:15:00Z")
+        #expect(first.exitStatus == .success)
+        #expect(try f.contractStatus(subscription) == "expired")
+        #expect(try f.contractEvents() == ["contract_expired #\(subscription) customer \(one) ce:expired:\(subscription):ends:2026-10-20"])
+
+        let late = try f.entry(customer: one, ticket: try f.ticket(customer: one, openedAt: "2026-10-19T08:00:00Z"), workedAt: "2026-10-19T09:00:00Z", minutes: 45)
+        let second = try Self.run(database, asOf: "2026-10-22T00:15:00Z")
+        #expect(second.exitStatus == .success)
+        #expect(try f.contractCharges() == [Charge(onTime, subscription, 30, "covered"), Charge(staffEnded, nil, 15, "per_incident"), Charge(late, subscription, 45, "covered")])
+    }
+
+    // An org unit's contract serves customers in Tokyo and New York. It ends on 2026-11-01: at
+    // 03:00 UTC that day it is noon on 1 November in Tokyo but 23:00 on 31 October in New York,
+    // so it stays active until the end has passed there too. Another starting 2026-11-01 is
+    // active as soon as Tokyo is there.
+    @Test("contracts of an org unit follow the local dates of all their customers")
+    func severalTimeZones() throws {
+        let database = try TestCluster.makeDatabase()
+        defer { database.drop() }
+        let db = try database.connect()
+        defer { db.close() }
+        let f = Fixtures(db)
+        let unit = try f.orgUnit("Global")
+        try f.customer("Tokyo", timezone: "Asia/Tokyo", orgUnitID: unit)
+        try f.customer("New York", timezone: "America/New_York", orgUnitID: unit)
+        let ending = try f.contract(kind: "subscription", orgUnit: unit, startsOn: "2026-10-01", endsOn: "2026-11-01", status: "active")
+        let starting = try f.contract(kind: "subscription", orgUnit: unit, startsOn: "2026-11-01", endsOn: "2027-11-01")
+
+        _ = try Self.run(database, asOf: "2026-10-31T14:00:00Z")
+        #expect(try f.contractStatus(starting) == "pending")
+        let tokyoFirst = try Self.run(database, asOf: "2026-11-01T03:00:00Z")
+        #expect(tokyoFirst.exitStatus == .success)
+        #expect(try f.contractStatus(starting) == "active")
+        #expect(try f.contractStatus(ending) == "active")
+        _ = try Self.run(database, asOf: "2026-11-01T12:00:00Z")
+        #expect(try f.contractStatus(ending) == "expired")
+        #expect(try f.contractEvents() == [
+            "contract_activated #\(starting) customer - ce:activated:\(starting):2026-11-01",
+            "contract_expired #\(ending) customer - ce:expired:\(ending):ends:2026-11-01",
+        ])
+        #expect(try db.query("SELECT detail->>'local_as_of' FROM audit_events WHERE entity_id = $1", [starting]).scalar(String.self) == "2026-11-01")
+    }
+
+    @Test("time a service bills is not this job's: entries on a service or on a service's ticket are not charged")
+    func serviceTime() throws {
+        let database = try TestCluster.makeDatabase()
+        defer { database.drop() }
+        let db = try database.connect()
+        defer { db.close() }
+        let f = Fixtures(db)
+        let customer = try f.customer("metered")
+        let plan = try f.plan("hourly", billing: "metered")
+        let service = try f.service(customer: customer, plan: plan, startsOn: "2026-01-01")
+        try f.contract(kind: "subscription", customer: customer, startsOn: "2026-01-01", status: "active")
+        let onService = try f.ticket(customer: customer, service: service, openedAt: "2026-10-05T08:00:00Z")
+        try f.entry(customer: customer, ticket: onService, workedAt: "2026-10-05T09:00:00Z", minutes: 30)
+        let plain = try f.ticket(customer: customer, openedAt: "2026-10-05T08:00:00Z")
+        try f.entry(customer: customer, ticket: plain, service: service, workedAt: "2026-10-05T09:00:00Z", minutes: 30)
+        try f.entry(customer: customer, ticket: plain, workedAt: "2026-10-05T10:00:00Z", minutes: 30, billable: false)
+        try f.entry(customer: customer, ticket: plain, workedAt: "2026-10-07T10:00:00Z", minutes: 30)  // after as_of
+        let report = try Self.run(database, asOf: "2026-10-06T00:00:00Z")
+        #expect(report.exitStatus == .success)
+        #expect(report.output.counts["customers"] == 0)
+        #expect(try f.count("contract_charges") == 0)
+    }
+
+    @Test("--customer limits the run: other customers' contracts are neither activated nor charged")
+    func customerFilter() throws {
+        let database = try TestCluster.makeDatabase()
+        defer { database.drop() }
+        let db = try database.connect()
+        defer { db.close() }
+        let f = Fixtures(db)
+        let one = try f.customer("one")
+        let two = try f.customer("two")
+        let ofOne = try f.contract(kind: "subscription", customer: one, startsOn: "2026-10-01")
+        let ofTwo = try f.contract(kind: "subscription", customer: two, startsOn: "2026-10-01")
+        for customer in [one, two] {
+            try f.entry(customer: customer, ticket: try f.ticket(customer: customer, openedAt: "2026-10-05T08:00:00Z"), workedAt: "2026-10-05T09:00:00Z", minutes: 30)
+        }
+        let report = try Self.run(database, asOf: "2026-10-06T00:00:00Z", customers: [two])
+        #expect(report.exitStatus == .success)
+        #expect(try f.contractStatus(ofOne) == "pending")
+        #expect(try f.contractStatus(ofTwo) == "active")
+        #expect(try f.count("contract_charges", where: "customer_id = $1", [one]) == 0)
+        #expect(try f.count("contract_charges", where: "customer_id = $1 AND contract_id = $2", [two, ofTwo]) == 1)
+    }
+
+    @Test("a contract whose terms are incomplete is reported, never moved, and skips the customers whose time would go to it")
+    func defectiveContract() throws {
+        let database = try TestCluster.makeDatabase()
+        defer { database.drop() }
+        let db = try database.connect()
+        defer { db.close() }
+        let f = Fixtures(db)
+        let customer = try f.customer("C")
+        let broken = try f.contract(kind: "support_hours", customer: customer, startsOn: "2026-10-01")
+        try f.entry(customer: customer, ticket: try f.ticket(customer: customer, openedAt: "2026-10-05T08:00:00Z"), workedAt: "2026-10-05T09:00:00Z", minutes: 30)
+        let report = try Self.run(database, asOf: "2026-10-06T00:00:00Z")
+        #expect(report.exitStatus == .dataError)
+        #expect(report.output.notices == ["contract #\(broken) is support_hours but has no minutes_total (a support_hours contract is a number of hours): it is neither activated nor expired, and no time is charged to it, until it is fixed"])
+        #expect(report.output.skipped.first?.reason.hasPrefix("contract #\(broken) is support_hours but has no minutes_total") == true)
+        #expect(try f.contractStatus(broken) == "pending")
+        #expect(try f.count("contract_charges") == 0)
+    }
+}

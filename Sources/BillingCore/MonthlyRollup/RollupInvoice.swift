@@ -1,0 +1,61 @@
+/// An invoice the rollup wrote earlier (`period` or `adjustment`, source key `mr:...`), with
+/// every item on it, including items other jobs emitted that were attached to it.
+public struct RollupInvoice: Sendable, Hashable {
+    public enum Kind: String, Sendable { case period, adjustment }
+
+    public let id: Int64
+    public let kind: Kind
+    public let currency: CurrencyCode
+    public let month: YearMonth
+    /// draft, issued, paid or void. Everything but a draft is immutable and counts as billed.
+    public let status: String
+    public let total: Int64
+    public let sourceKey: String
+    public let items: [RollupItem]
+
+    public init(id: Int64, kind: Kind, currency: CurrencyCode, month: YearMonth, status: String, total: Int64, sourceKey: String, items: [RollupItem]) {
+        self.id = id
+        self.kind = kind
+        self.currency = currency
+        self.month = month
+        self.status = status
+        self.total = total
+        self.sourceKey = sourceKey
+        self.items = items
+    }
+
+    public var isDraft: Bool { status == "draft" }
+}
+
+/// A billable item as stored: one of the rollup's (with its `line`) or another job's (line nil).
+public struct RollupItem: Sendable, Hashable {
+    public let id: Int64
+    public let serviceID: Int64?
+    public let kind: String
+    public let line: RollupLine?
+    public let description: String
+    public let minutes: Int64?
+    public let quantity: ExactDecimal
+    public let unitPrice: Int64
+    public let amount: Int64
+    public let currency: CurrencyCode
+    public let periodStart: LocalDate?
+    public let periodEnd: LocalDate?
+    public let sourceKey: String
+
+    public init(id: Int64, serviceID: Int64?, kind: String, line: RollupLine?, description: String, minutes: Int64?, quantity: ExactDecimal, unitPrice: Int64, amount: Int64, currency: CurrencyCode, periodStart: LocalDate?, periodEnd: LocalDate?, sourceKey: String) {
+        self.id = id
+        self.serviceID = serviceID
+        self.kind = kind
+        self.line = line
+        self.description = description
+        self.minutes = minutes
+        self.quantity = quantity
+        self.unitPrice = unitPrice
+        self.amount = amount
+        self.currency = currency
+        self.periodStart = periodStart
+        self.periodEnd = periodEnd
+        self.sourceKey = sourceKey
+    }
+}

@@ -54,6 +54,7 @@ public struct MonthlyRollupJob: BillingJob {
             output.notices.append("\(month) has not closed yet in the time zone of \(ids.count) customer\(ids.count == 1 ? "" : "s") (\(shown)): not billed; run again once the month is over")
         }
 
+        let started = ContinuousClock.now
         let active = batch.filter { windows[$0.id]?.range != nil }
         let loaded = try MonthlyRollupStore.load(context.db, windows: active.compactMap { customer in
             windows[customer.id]?.range.map { MonthlyRollupStore.Window(customerID: customer.id, range: $0) }
@@ -80,7 +81,12 @@ public struct MonthlyRollupJob: BillingJob {
             }
         }
 
+        let planned = ContinuousClock.now
         let written = try MonthlyRollupWriter.write(context.db, plans: plans, runID: context.runID, asOf: context.asOf)
+        context.logger.debug("monthly-rollup batch", metadata: [
+            "batch.customers": "\(batch.count)", "batch.plans": "\(plans.count)",
+            "batch.read_and_plan": "\(planned - started)", "batch.write": "\(ContinuousClock.now - planned)",
+        ])
         for plan in plans {
             for invoice in plan.invoices { report(invoice, customer: plan.customerID, written: written, into: &output) }
         }

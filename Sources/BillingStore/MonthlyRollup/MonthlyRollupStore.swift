@@ -17,14 +17,20 @@ public enum MonthlyRollupStore {
         }
     }
 
+    /// `work_mem` for a batch's transaction (500 customers' month of entries hash in ~20 MB).
+    static let workMemory = "64MB"
+
     public static func load(_ db: PostgresConnection, windows: [Window]) throws -> MonthlyRollupBatch {
         var batch = MonthlyRollupBatch()
         guard !windows.isEmpty else { return batch }
         let ids = windows.map(\.customerID)
         let starts = windows.map(\.range.start)
         let ends = windows.map(\.range.end)
+        // A batch's hashes and sorts (its entries, tickets, services) are sized by the batch,
+        // not by the tables: let them stay in memory for this transaction only.
+        try db.execute("SELECT set_config('work_mem', $1, true)", [workMemory])
         try loadServices(db, ids, into: &batch)
-        try loadUsage(db, ids, starts, ends, into: &batch)
+        try loadUsage(db, windows, into: &batch)
         try loadInvoices(db, ids, starts, ends, into: &batch)
         try loadOpenItems(db, ids, ends, into: &batch)
         return batch
@@ -60,58 +66,75 @@ public enum MonthlyRollupStore {
 
     /// U per (service, local month) for every customer's window in one statement.
     ///
-    /// - Each customer's window `[start, end)` of local dates becomes an instant range through
-    ///   `(date::timestamp AT TIME ZONE customers.timezone)`, so the (customer_id, worked_at)
-    ///   index is range-scanned per customer. The range is widened by 3 hours on each side and
-    ///   the exact test is the local date itself, because a DST change at local midnight makes
-    ///   `AT TIME ZONE` pick one of two instants for it.
+    /// - The entries are read through the (customer_id, worked_at) index with the batch's ids and
+    ///   one constant instant range covering every customer's window (a day wider on each side:
+    ///   local midnight is within 14 hours of UTC midnight), so PostgreSQL estimates the rows
+    ///   well and hashes the small sides (the batch's tickets and services). Measured on 2,000
+    ///   customers and 500,000 entries, this costs about what one hand-written aggregation of
+    ///   the same customers costs.
+    /// - Each entry is placed in its customer's local month `(worked_at AT TIME ZONE timezone)`.
+    ///   Each month's bounds are computed once, `(first day::timestamp AT TIME ZONE timezone)`;
+    ///   an entry more than 3 hours inside them is in that month whatever the DST rules, and
+    ///   only entries near a bound pay for the exact per-row conversion (a DST change at local
+    ///   midnight makes the bound ambiguous, and may even repeat an hour of the previous day).
     /// - An entry belongs to `time_entries.service_id`, else its ticket's service. Each entry is
     ///   rounded up to its plan's `increment_minutes` before summing: ceil(m / i) * i in integer
-    ///   arithmetic, as `MoneyMath.roundUp` does.
-    /// - The batch's tickets and services are hashed once; an entry whose ticket is not one of
-    ///   its customer's, or whose service is not, is a defect: the customer is skipped.
-    private static func loadUsage(_ db: PostgresConnection, _ ids: [Int64], _ starts: [LocalDate], _ ends: [LocalDate], into batch: inout MonthlyRollupBatch) throws {
+    ///   arithmetic, exactly as `MoneyMath.roundUp` does.
+    /// - An entry whose ticket is not one of its customer's, or whose service is not, is a
+    ///   defect: the customer is skipped rather than billed for someone else's work.
+    private static func loadUsage(_ db: PostgresConnection, _ windows: [Window], into batch: inout MonthlyRollupBatch) throws {
+        var monthCustomers: [Int64] = []
+        var monthStarts: [LocalDate] = []
+        for window in windows {
+            var month = window.range.start.yearMonth
+            while month.firstDay < window.range.end {
+                monthCustomers.append(window.customerID)
+                monthStarts.append(month.firstDay)
+                month = month.next
+            }
+        }
+        guard let first = windows.map(\.range.start).min(), let last = windows.map(\.range.end).max() else { return }
+        let ids = windows.map(\.customerID)
         for row in try db.query("""
-            WITH w AS (
-                SELECT w.customer_id, c.timezone, w.first_day, w.end_day,
-                       (w.first_day::timestamp AT TIME ZONE c.timezone) - interval '3 hours' AS lo,
-                       (w.end_day::timestamp AT TIME ZONE c.timezone) + interval '3 hours' AS hi
-                  FROM unnest($1::bigint[], $2::date[], $3::date[]) AS w(customer_id, first_day, end_day)
-                  JOIN customers c ON c.id = w.customer_id
-            ),
-            bt AS MATERIALIZED (
-                SELECT t.id, t.service_id FROM tickets t WHERE t.customer_id = ANY($1::bigint[])
-            ),
-            bs AS MATERIALIZED (
-                SELECT s.id, p.increment_minutes, (p.billing = 'metered' AND s.status <> 'pending') AS metered
-                  FROM services s JOIN plans p ON p.id = s.plan_id
-                 WHERE s.customer_id = ANY($1::bigint[])
+            WITH m AS MATERIALIZED (
+                SELECT m.customer_id, c.timezone, m.month,
+                       (m.month::timestamp AT TIME ZONE c.timezone) AS lo,
+                       ((m.month + interval '1 month')::timestamp AT TIME ZONE c.timezone) AS hi
+                  FROM unnest($2::bigint[], $3::date[]) AS m(customer_id, month)
+                  JOIN customers c ON c.id = m.customer_id
             ),
             e AS (
-                SELECT e.id, e.customer_id, e.ticket_id, e.minutes, COALESCE(e.service_id, bt.service_id) AS service_id,
-                       bt.id IS NULL AS foreign_ticket, e.service_id IS NULL OR bs.metered AS maybe_ours,
-                       bs.id AS known_service, bs.metered, bs.increment_minutes,
-                       date_trunc('month', e.worked_at AT TIME ZONE w.timezone)::date AS month
-                  FROM w
-                  JOIN time_entries e ON e.customer_id = w.customer_id AND e.worked_at >= w.lo AND e.worked_at < w.hi
-                  LEFT JOIN bt ON bt.id = e.ticket_id
-                  LEFT JOIN bs ON bs.id = COALESCE(e.service_id, bt.service_id)
-                 WHERE e.billable
-                   AND (e.worked_at AT TIME ZONE w.timezone)::date >= w.first_day
-                   AND (e.worked_at AT TIME ZONE w.timezone)::date < w.end_day
+                -- The batch filter is repeated on tickets and services so that PostgreSQL reads
+                -- only the batch's rows of them and hashes those; the fence (OFFSET 0) joins
+                -- the entries to them first, where the row estimates are good, and months last.
+                SELECT e.id, e.customer_id, e.ticket_id, e.minutes, e.worked_at,
+                       COALESCE(e.service_id, t.service_id) AS service_id,
+                       t.id IS NULL AS foreign_ticket,
+                       e.service_id IS NULL OR (p.billing = 'metered' AND s.status <> 'pending') AS maybe_ours,
+                       s.id AS known_service, (p.billing = 'metered' AND s.status <> 'pending') AS metered, p.increment_minutes
+                  FROM time_entries e
+                  LEFT JOIN tickets t ON t.id = e.ticket_id AND t.customer_id = e.customer_id AND t.customer_id = ANY($1::bigint[])
+                  LEFT JOIN services s ON s.id = COALESCE(e.service_id, t.service_id) AND s.customer_id = e.customer_id
+                                      AND s.customer_id = ANY($1::bigint[])
+                  LEFT JOIN plans p ON p.id = s.plan_id
+                 WHERE e.customer_id = ANY($1::bigint[]) AND e.worked_at >= $4 AND e.worked_at < $5 AND e.billable
+                OFFSET 0
             )
-            SELECT customer_id, known_service, month,
-                   COALESCE(sum(((minutes::bigint + increment_minutes - 1) / increment_minutes) * increment_minutes)
-                                FILTER (WHERE metered), 0)::bigint,
-                   min(id) FILTER (WHERE foreign_ticket AND maybe_ours),
-                   min(ticket_id) FILTER (WHERE foreign_ticket AND maybe_ours),
-                   min(id) FILTER (WHERE service_id IS NOT NULL AND known_service IS NULL),
-                   min(service_id) FILTER (WHERE service_id IS NOT NULL AND known_service IS NULL)
+            SELECT e.customer_id, e.known_service, m.month,
+                   COALESCE(sum(((e.minutes::bigint + e.increment_minutes - 1) / e.increment_minutes) * e.increment_minutes)
+                                FILTER (WHERE e.metered), 0)::bigint,
+                   min(e.id) FILTER (WHERE e.foreign_ticket AND e.maybe_ours),
+                   min(e.ticket_id) FILTER (WHERE e.foreign_ticket AND e.maybe_ours),
+                   min(e.id) FILTER (WHERE e.service_id IS NOT NULL AND e.known_service IS NULL),
+                   min(e.service_id) FILTER (WHERE e.service_id IS NOT NULL AND e.known_service IS NULL)
               FROM e
-             WHERE metered OR (foreign_ticket AND maybe_ours) OR (service_id IS NOT NULL AND known_service IS NULL)
-             GROUP BY customer_id, known_service, month
-             ORDER BY customer_id, known_service, month
-            """, [ids, starts, ends]) {
+              JOIN m ON m.customer_id = e.customer_id
+                    AND e.worked_at >= m.lo - interval '3 hours' AND e.worked_at < m.hi + interval '3 hours'
+             WHERE (e.metered OR (e.foreign_ticket AND e.maybe_ours) OR (e.service_id IS NOT NULL AND e.known_service IS NULL))
+               AND ((e.worked_at >= m.lo + interval '3 hours' AND e.worked_at < m.hi - interval '3 hours')
+                    OR date_trunc('month', e.worked_at AT TIME ZONE m.timezone)::date = m.month)
+             GROUP BY e.customer_id, e.known_service, m.month
+            """, [ids, monthCustomers, monthStarts, Instant(utc: first.adding(days: -1)), Instant(utc: last.adding(days: 1))]) {
             let customer = try row.decode(0, as: Int64.self)
             if let entry = try row.decode(4, as: Int64?.self), batch.defects[customer] == nil {
                 let ticket = try row.decode(5, as: Int64.self)

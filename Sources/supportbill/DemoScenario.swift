@@ -25,6 +25,12 @@ struct DemoScenario {
             .run(.thresholdTopup, asOf: closing, period: nil, caption: "Pre-paid credit: debit time, top up"),
             .run(.monthlyRollup, asOf: closing, period: month, caption: "Month-end rollup: fees and usage into invoices"),
             .run(.monthlyRollup, asOf: closing.adding(seconds: 3600), period: month, caption: "The same rollup again: nothing is billed twice"),
+            .change(caption: "A late time entry: 30 more minutes on Northwind's mail ticket, logged after the invoice went out", sql: """
+                INSERT INTO time_entries (customer_id, ticket_id, worked_at, minutes, staff, note)
+                SELECT 1, 3, max(worked_at) + interval '1 day', 30, 'carol', 'Late entry: DMARC report review'
+                  FROM time_entries WHERE customer_id = 1 AND ticket_id = 3
+                """),
+            .run(.monthlyRollup, asOf: closing.adding(seconds: 2 * 86_400), period: month, caption: "Re-rating the month: the issued invoice stays, an adjustment invoice bills the difference"),
             .run(.suspensionSweep, asOf: Instant(utc: next.adding(days: 30), hour: 6), period: nil, caption: "Thirty days later: overdue invoices suspend services"),
         ]
     }

@@ -26,7 +26,7 @@ struct MonthlyRollupCommandTests {
         })
     }
 
-    @Test("the demo bills October: 335.00, 32.25, 200.00, 41250 JPY and 49.00; Blue Yonder is skipped; the rerun bills nothing")
+    @Test("the demo bills October: 335.00, 32.25, 200.00, 41250 JPY and 49.00; Blue Yonder is skipped; the rerun bills nothing; a late entry adds 30.00")
     func demo() throws {
         let result = try ChildProcess.supportbill(["demo", "--month", "2026-10"])
         #expect(result.status == 0, "\(result.stderr)")
@@ -47,12 +47,18 @@ struct MonthlyRollupCommandTests {
         ] {
             #expect(first.contains(line), "the first rollup lacks: \(line)")
         }
-        let rerun = try #require(parts[1].components(separatedBy: "\n=====").first)
+        let rerun = try #require(parts[1].components(separatedBy: "\n## ").first)
         #expect(rerun.contains("status partial"))
         #expect(!rerun.contains("invoice "), "the rerun emitted invoices:\n\(rerun)")
         #expect(!rerun.contains("Totals"))
-        // The final listing: Northwind's usage line, 2.25 h at 60.00 = 135.00.
+        // A late 30-minute entry: 285 min -> 2.75 h beyond 2 h = 165.00, 135.00 billed: +30.00.
+        let rerating = try #require(parts[1].components(separatedBy: "## Re-rating the month").last?.components(separatedBy: "\n=====").first)
+        #expect(rerating.contains("invoice 6  customer 1  adjustment  2026-10-01..2026-10-31  issued  due 2026-11-17  total 30.00 USD"))
+        #expect(rerating.contains("Support time 2026-10 re-rated: 4.25 h → 4.75 h worked"))
+        #expect(rerating.contains("USD  adjusted 30.00 USD"))
+        // The final listing: Northwind's issued invoice unchanged (2.25 h at 60.00 = 135.00).
         #expect(output.contains("2.25 × 135.00 USD"))
+        #expect(output.contains("total 335.00 USD"))
     }
 
     @Test("run: exit 0 with the invoices as JSON, 0 again on a rerun emitting nothing, 65 when a customer cannot be billed")

@@ -98,8 +98,10 @@ public struct RollupItemPlan: Sendable, Equatable {
     public let currency: CurrencyCode
     public let periodStart: LocalDate?
     public let periodEnd: LocalDate?
+    /// Usage lines and their corrections: the included minutes applied.
+    public let includedMinutes: Int64?
 
-    public init(change: Change, id: Int64?, sourceKey: String, line: RollupLine?, serviceID: Int64?, kind: String, description: String, minutes: Int64?, quantity: ExactDecimal, unitPrice: Int64, amount: Int64, currency: CurrencyCode, periodStart: LocalDate?, periodEnd: LocalDate?) {
+    public init(change: Change, id: Int64?, sourceKey: String, line: RollupLine?, serviceID: Int64?, kind: String, description: String, minutes: Int64?, quantity: ExactDecimal, unitPrice: Int64, amount: Int64, currency: CurrencyCode, periodStart: LocalDate?, periodEnd: LocalDate?, includedMinutes: Int64? = nil) {
         self.change = change
         self.id = id
         self.sourceKey = sourceKey
@@ -114,11 +116,12 @@ public struct RollupItemPlan: Sendable, Equatable {
         self.currency = currency
         self.periodStart = periodStart
         self.periodEnd = periodEnd
+        self.includedMinutes = includedMinutes
     }
 
     /// The same item with another change and id.
     func with(change: Change, id: Int64?) -> RollupItemPlan {
-        RollupItemPlan(change: change, id: id, sourceKey: sourceKey, line: line, serviceID: serviceID, kind: kind, description: description, minutes: minutes, quantity: quantity, unitPrice: unitPrice, amount: amount, currency: currency, periodStart: periodStart, periodEnd: periodEnd)
+        RollupItemPlan(change: change, id: id, sourceKey: sourceKey, line: line, serviceID: serviceID, kind: kind, description: description, minutes: minutes, quantity: quantity, unitPrice: unitPrice, amount: amount, currency: currency, periodStart: periodStart, periodEnd: periodEnd, includedMinutes: includedMinutes)
     }
 
     /// Whether a stored item already holds exactly these values.
@@ -126,10 +129,10 @@ public struct RollupItemPlan: Sendable, Equatable {
         stored.serviceID == serviceID && stored.kind == kind && stored.description == description
             && stored.minutes == minutes && stored.quantity == quantity && stored.unitPrice == unitPrice
             && stored.amount == amount && stored.currency == currency && stored.periodStart == periodStart
-            && stored.periodEnd == periodEnd && stored.line == line
+            && stored.periodEnd == periodEnd && stored.line == line && stored.includedMinutes == includedMinutes
     }
 
     static func stored(_ item: RollupItem, change: Change) -> RollupItemPlan {
-        RollupItemPlan(change: change, id: item.id, sourceKey: item.sourceKey, line: item.line, serviceID: item.serviceID, kind: item.kind, description: item.description, minutes: item.minutes, quantity: item.quantity, unitPrice: item.unitPrice, amount: item.amount, currency: item.currency, periodStart: item.periodStart, periodEnd: item.periodEnd)
+        RollupItemPlan(change: change, id: item.id, sourceKey: item.sourceKey, line: item.line, serviceID: item.serviceID, kind: item.kind, description: item.description, minutes: item.minutes, quantity: item.quantity, unitPrice: item.unitPrice, amount: item.amount, currency: item.currency, periodStart: item.periodStart, periodEnd: item.periodEnd, includedMinutes: item.includedMinutes)
     }
 }

@@ -15,8 +15,9 @@
 ///
 /// A line is billed in the month it was first billed in ("home"), so a fee period is never
 /// billed twice even when `bill_in_advance` or `starts_on` changes later. Once issued, a line
-/// keeps the unit price it was issued at: re-rating corrects quantities (late or edited time
-/// entries, a term that ended earlier), never re-prices the past.
+/// keeps the terms it was issued with (unit price, included minutes, its fee period): re-rating
+/// corrects quantities (late or edited time entries, a term that ended earlier), never applies
+/// later edits of prices or plans to the past (see `RollupTargets.target`).
 ///
 /// Source keys are deterministic: `mr:period:<customer>:<currency>:<YYYY-MM>` and
 /// `mr:adjustment:<customer>:<currency>:<YYYY-MM>:<n>` (n counts the month's adjustment
@@ -85,8 +86,13 @@ public enum MonthlyRollupPlanner {
         var groups: [Group: [RollupLine: RollupTarget?]] = [:]
         for line in relevant.sorted() {
             let lineBilled = billed[line]
-            let locked = lineBilled?.items.first { !$0.invoice.isDraft }?.item.unitPrice
-            let target = try targets.target(line, lockedUnitPrice: locked)
+            let issued = lineBilled?.items.first { !$0.invoice.isDraft }?.item
+            let target: RollupTarget?
+            switch try targets.target(line, lock: issued.map { RollupLock(unitPrice: $0.unitPrice, includedMinutes: $0.includedMinutes) }) {
+            case .bill(let value): target = value
+            case .nothing: target = nil
+            case .asBilled: continue
+            }
             if let lineBilled {
                 if let target, target.currency != lineBilled.currency {
                     throw BillingError.invalidInput("service \(line.serviceID) is now billed in \(target.currency) but \(line) was billed in \(lineBilled.currency): a service cannot change currency once billed (end it and create a new service)")
@@ -225,6 +231,7 @@ public enum MonthlyRollupPlanner {
         var quantity: ExactDecimal
         var unitPrice: Int64
         var description: String
+        var included: Int64?
         switch line {
         case .usage(_, let usageMonth):
             let priorMinutes = try MoneyMath.sum(prior.compactMap(\.minutes))
@@ -233,6 +240,7 @@ public enum MonthlyRollupPlanner {
             quantity = try RollupDecimal.subtract(target?.quantity ?? ExactDecimal(0), RollupDecimal.sum(prior.map(\.quantity)))
             unitPrice = target?.unitPrice ?? original?.unitPrice ?? 0
             description = "Support time \(usageMonth) re-rated: \(try MoneyMath.hours(minutes: priorMinutes)) h → \(try MoneyMath.hours(minutes: targetMinutes)) h worked"
+            included = target?.includedMinutes ?? original?.includedMinutes
         case .setup, .fee:
             unitPrice = target?.unitPrice ?? original?.unitPrice ?? delta
             if unitPrice != 0 && delta % unitPrice == 0 {
@@ -247,6 +255,6 @@ public enum MonthlyRollupPlanner {
         let range = month.dateRange
         return RollupItemPlan(change: .insert, id: nil, sourceKey: sourceKey, line: line, serviceID: line.serviceID, kind: "adjustment",
                               description: description, minutes: minutes, quantity: quantity, unitPrice: unitPrice, amount: delta,
-                              currency: currency, periodStart: range.start, periodEnd: range.end)
+                              currency: currency, periodStart: range.start, periodEnd: range.end, includedMinutes: included)
     }
 }

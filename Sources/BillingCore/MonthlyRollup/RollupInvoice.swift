@@ -42,8 +42,10 @@ public struct RollupItem: Sendable, Hashable {
     public let periodStart: LocalDate?
     public let periodEnd: LocalDate?
     public let sourceKey: String
+    /// Usage lines: the included minutes they were billed with (`billable_items.included_minutes`).
+    public let includedMinutes: Int64?
 
-    public init(id: Int64, serviceID: Int64?, kind: String, line: RollupLine?, description: String, minutes: Int64?, quantity: ExactDecimal, unitPrice: Int64, amount: Int64, currency: CurrencyCode, periodStart: LocalDate?, periodEnd: LocalDate?, sourceKey: String) {
+    public init(id: Int64, serviceID: Int64?, kind: String, line: RollupLine?, description: String, minutes: Int64?, quantity: ExactDecimal, unitPrice: Int64, amount: Int64, currency: CurrencyCode, periodStart: LocalDate?, periodEnd: LocalDate?, sourceKey: String, includedMinutes: Int64? = nil) {
         self.id = id
         self.serviceID = serviceID
         self.kind = kind
@@ -57,5 +59,6 @@ public struct RollupItem: Sendable, Hashable {
         self.periodStart = periodStart
         self.periodEnd = periodEnd
         self.sourceKey = sourceKey
+        self.includedMinutes = includedMinutes
     }
 }

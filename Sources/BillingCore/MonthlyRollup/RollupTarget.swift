@@ -16,8 +16,10 @@ public struct RollupTarget: Sendable, Equatable {
     public let currency: CurrencyCode
     public let periodStart: LocalDate?
     public let periodEnd: LocalDate?
+    /// Usage: the included minutes applied.
+    public let includedMinutes: Int64?
 
-    public init(line: RollupLine, month: YearMonth, kind: String, description: String, minutes: Int64?, quantity: ExactDecimal, unitPrice: Int64, amount: Int64, currency: CurrencyCode, periodStart: LocalDate?, periodEnd: LocalDate?) {
+    public init(line: RollupLine, month: YearMonth, kind: String, description: String, minutes: Int64?, quantity: ExactDecimal, unitPrice: Int64, amount: Int64, currency: CurrencyCode, periodStart: LocalDate?, periodEnd: LocalDate?, includedMinutes: Int64? = nil) {
         self.line = line
         self.month = month
         self.kind = kind
@@ -29,12 +31,13 @@ public struct RollupTarget: Sendable, Equatable {
         self.currency = currency
         self.periodStart = periodStart
         self.periodEnd = periodEnd
+        self.includedMinutes = includedMinutes
     }
 
     /// The item that bills this line on a period invoice.
     public func item(sourceKey: String) -> RollupItemPlan {
         RollupItemPlan(change: .insert, id: nil, sourceKey: sourceKey, line: line, serviceID: line.serviceID, kind: kind,
                        description: description, minutes: minutes, quantity: quantity, unitPrice: unitPrice, amount: amount,
-                       currency: currency, periodStart: periodStart, periodEnd: periodEnd)
+                       currency: currency, periodStart: periodStart, periodEnd: periodEnd, includedMinutes: includedMinutes)
     }
 }

@@ -112,45 +112,73 @@ struct RollupTargets {
         return lines
     }
 
-    /// What `line` should bill today, or nil when it should bill nothing. `lockedUnitPrice` is
-    /// the price the line was first issued at: once a line is on an issued invoice, re-rating
-    /// changes its quantity, never its price (a later price change applies to new lines only).
-    func target(_ line: RollupLine, lockedUnitPrice: Int64?) throws -> RollupTarget? {
-        guard let service = services[line.serviceID] else { return nil }
+    /// What `line` should bill today.
+    enum Decision {
+        case bill(RollupTarget)
+        /// Nothing (any amount billed for it is corrected away).
+        case nothing
+        /// Not the rollup's to correct any more: its service left the recurring and metered
+        /// plans (or went back to pending) after the line was issued. What was issued stands.
+        case asBilled
+    }
+
+    /// Decides what `line` should bill. `lock` holds the terms the line was first issued with:
+    /// once issued, re-rating corrects quantities (time entries, the service's term) and never
+    /// the terms. The unit price and the included minutes stay those issued, and a fee period
+    /// stays due while it starts within the service's term, whatever later edits of the plan
+    /// (price, included minutes, period length) say. Plan edits apply to lines billed after them.
+    func target(_ line: RollupLine, lock: RollupLock?) throws -> Decision {
+        guard let service = services[line.serviceID] else { return lock == nil ? .nothing : .asBilled }
         switch line {
         case .setup:
-            guard service.hasTerm else { return nil }
-            let unit = try lockedUnitPrice ?? price(of: service).setupFee
-            guard unit != 0 else { return nil }
+            guard service.hasTerm else { return .nothing }
+            let unit = try lock?.unitPrice ?? price(of: service).setupFee
+            guard unit != 0 else { return .nothing }
             let month = service.startsOn.yearMonth
-            return RollupTarget(line: line, month: month, kind: "setup_fee", description: "\(service.planName), one-time setup fee",
-                                minutes: nil, quantity: ExactDecimal(1), unitPrice: unit, amount: unit, currency: service.currency,
-                                periodStart: month.firstDay, periodEnd: month.next.firstDay)
+            return .bill(RollupTarget(line: line, month: month, kind: "setup_fee", description: "\(service.planName), one-time setup fee",
+                                      minutes: nil, quantity: ExactDecimal(1), unitPrice: unit, amount: unit, currency: service.currency,
+                                      periodStart: month.firstDay, periodEnd: month.next.firstDay))
         case .fee(_, let start):
-            guard feeDue(service, start) else { return nil }
-            let unit = try lockedUnitPrice ?? price(of: service).recurringFee
-            guard unit != 0 else { return nil }
-            let end: LocalDate? = service.periodMonths == 0 ? service.endsOn
-                : BillingPeriod.anniversary(containing: start, anchor: service.startsOn, months: service.periodMonths)?.range.end
+            guard lock == nil ? feeDue(service, start) : withinTerm(service, start) else { return .nothing }
+            let unit = try lock?.unitPrice ?? price(of: service).recurringFee
+            guard unit != 0 else { return .nothing }
+            var end: LocalDate? = service.endsOn
+            if service.periodMonths > 0, let period = BillingPeriod.anniversary(containing: start, anchor: service.startsOn, months: service.periodMonths), period.range.start == start {
+                end = period.range.end
+            }
             var description = "\(service.planName), "
             if let end { description += "\(DateRange(start: start, end: end))" } else { description += "from \(start)" }
             if service.billInAdvance && service.periodMonths > 0 { description += " (in advance)" }
-            return RollupTarget(line: line, month: RollupTargets.billingMonth(ofPeriodStarting: start, service), kind: "recurring_fee",
-                                description: description, minutes: nil, quantity: ExactDecimal(1), unitPrice: unit, amount: unit,
-                                currency: service.currency, periodStart: start, periodEnd: end)
+            return .bill(RollupTarget(line: line, month: RollupTargets.billingMonth(ofPeriodStarting: start, service), kind: "recurring_fee",
+                                      description: description, minutes: nil, quantity: ExactDecimal(1), unitPrice: unit, amount: unit,
+                                      currency: service.currency, periodStart: start, periodEnd: end))
         case .usage(_, let month):
-            guard service.billing == .metered, let worked = usage[line], worked > 0 else { return nil }
-            let rate = try lockedUnitPrice ?? price(of: service).hourlyRate
-            let billed = max(0, worked - service.includedMinutes)
+            guard service.billing == .metered else { return lock == nil ? .nothing : .asBilled }
+            guard let worked = usage[line], worked > 0 else { return .nothing }
+            let rate = try lock?.unitPrice ?? price(of: service).hourlyRate
+            let included = lock?.includedMinutes ?? service.includedMinutes
+            let billed = max(0, worked - included)
             let amount = try MoneyMath.amount(minutes: billed, ratePerHour: rate)
             // The plan's name is on the fee line; billed hours are the quantity.
             var description = "Support time \(month): \(try MoneyMath.hours(minutes: worked)) h worked"
-            if service.includedMinutes > 0 {
-                description += ", \(try MoneyMath.hours(minutes: service.includedMinutes)) h included"
+            if included > 0 {
+                description += ", \(try MoneyMath.hours(minutes: included)) h included"
             }
-            return RollupTarget(line: line, month: month, kind: "usage", description: description, minutes: worked,
-                                quantity: try MoneyMath.hours(minutes: billed), unitPrice: rate, amount: amount,
-                                currency: service.currency, periodStart: month.firstDay, periodEnd: month.next.firstDay)
+            return .bill(RollupTarget(line: line, month: month, kind: "usage", description: description, minutes: worked,
+                                      quantity: try MoneyMath.hours(minutes: billed), unitPrice: rate, amount: amount,
+                                      currency: service.currency, periodStart: month.firstDay, periodEnd: month.next.firstDay,
+                                      includedMinutes: included))
         }
     }
+
+    /// Whether `start` lies within the service's term.
+    private func withinTerm(_ service: RollupService, _ start: LocalDate) -> Bool {
+        service.hasTerm && start >= service.startsOn && service.endsOn.map { start < $0 } ?? true
+    }
+}
+
+/// The terms a line was first issued with (its earliest item on a non-draft invoice).
+struct RollupLock {
+    let unitPrice: Int64
+    let includedMinutes: Int64?
 }

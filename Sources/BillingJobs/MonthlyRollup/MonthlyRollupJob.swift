@@ -140,6 +140,7 @@ public struct MonthlyRollupJob: BillingJob {
                 ("period_end", item.periodEnd.map { .string($0.description) } ?? .null),
                 ("source_key", .string(item.sourceKey)),
                 ("rollup_line", item.line.map { .string($0.key) } ?? .null),
+                ("included_minutes", item.includedMinutes.map { .int($0) } ?? .null),
             ]))
         }
         if !invoice.deletedItemIDs.isEmpty { output.count("items_removed", invoice.deletedItemIDs.count) }

@@ -178,7 +178,7 @@ public enum MonthlyRollupStore {
             )
             SELECT i.id, i.customer_id, i.kind, i.currency, i.period_start, i.status, i.total, i.source_key,
                    b.id, b.service_id, b.kind, b.rollup_line, b.description, b.minutes, b.quantity, b.unit_price,
-                   b.amount, b.currency, b.period_start, b.period_end, b.source_key
+                   b.amount, b.currency, b.period_start, b.period_end, b.source_key, b.included_minutes
               FROM months m
               JOIN invoices i ON i.customer_id = m.customer_id AND i.period_start = m.period_start
                              AND i.kind IN ('period', 'adjustment')
@@ -205,7 +205,8 @@ public enum MonthlyRollupStore {
                 line: try line.map { try RollupLine(key: $0) }, description: try row.decode(12),
                 minutes: try row.decode(13, as: Int64?.self), quantity: try row.decode(14), unitPrice: try row.decode(15),
                 amount: try row.decode(16), currency: try row.decode(17), periodStart: try row.decode(18, as: LocalDate?.self),
-                periodEnd: try row.decode(19, as: LocalDate?.self), sourceKey: try row.decode(20)
+                periodEnd: try row.decode(19, as: LocalDate?.self), sourceKey: try row.decode(20),
+                includedMinutes: try row.decode(21, as: Int64?.self)
             ))
         }
         for id in order {

@@ -190,6 +190,19 @@ struct MonthlyRollupPlannerTests {
         #expect(result.invoices[1].items.first?.periodEnd == d("2027-02-03"))
     }
 
+    //   period_months 0 from Sep 12: one fee for the whole term, in September, never again.
+    @Test("period_months = 0 bills one fee for the whole term; suspended services keep paying")
+    func lifetimeAndSuspended() throws {
+        let lifetime = flat(starts: "2026-09-12", months: 0, fee: 19900)
+        let result = plan(input(["2026-08", "2026-09", "2026-10"], [lifetime]))
+        #expect(result.invoices.map(\.month) == [ym("2026-09")])
+        #expect(result.invoices.first?.items.first?.periodStart == d("2026-09-12"))
+        #expect(result.invoices.first?.items.first?.periodEnd == nil)
+        #expect(result.invoices.first?.items.first?.description == "Priority Support, from 2026-09-12")
+        let suspended = flat(starts: "2026-09-05", status: "suspended")
+        #expect(plan(input(["2026-10"], [suspended])).invoices.first?.total == 4900)
+    }
+
     @Test("a cancelled service without ends_on is skipped with a reason")
     func cancelledOpenEnded() {
         let reason = skipReason(input(["2026-10"], [flat(starts: "2026-08-03", status: "cancelled")]))
@@ -377,6 +390,27 @@ struct MonthlyRollupPlannerTests {
         #expect(books.invoice("mr:period:7:USD:2026-10") == issued)
     }
 
+    //   issue = false throughout: October issued earlier, then a late entry. The adjustment
+    //   invoice stays a draft; a second late entry corrects that draft in place.
+    @Test("with issue = false an adjustment invoice is a draft, corrected in place by later runs")
+    func adjustmentDraft() throws {
+        var books = RollupBooks()
+        let services = [bundle(starts: "2026-08-01")]
+        books.apply(plan(input(["2026-10"], services, usage: [(1, "2026-10", 255)])))
+        let first = plan(input(["2026-10"], services, usage: [(1, "2026-10", 300)], books: books, issue: false))
+        let draft = try #require(first.invoices.first)
+        #expect(draft.kind == .adjustment && draft.status == "draft" && draft.total == 4500)
+        books.apply(first)
+        let second = try #require(plan(input(["2026-10"], services, usage: [(1, "2026-10", 330)], books: books, issue: false)).invoices.first)
+        #expect(second.action == .correct)
+        #expect(second.existingID == books.invoice("mr:adjustment:7:USD:2026-10:1")?.id)
+        #expect(second.sourceKey == "mr:adjustment:7:USD:2026-10:1")
+        // 330 min -> 210 min beyond = 210.00; 135.00 issued -> the draft now says +75.00.
+        #expect(second.total == 7500)
+        #expect(second.items.first?.change == .update)
+        #expect(second.items.first?.minutes == 75)
+    }
+
     @Test("re-rating an issued month keeps the unit price it was issued at")
     func lockedPrice() throws {
         var books = RollupBooks()
@@ -388,6 +422,27 @@ struct MonthlyRollupPlannerTests {
         let late = try #require(plan(input(["2026-10"], [bundle(starts: "2026-08-01", price: raised)], usage: [(1, "2026-10", 300)], books: books)).invoices.first)
         #expect(late.total == 4500)
         #expect(late.items.first?.unitPrice == 6000)
+    }
+
+    //   October issued with 2 h included (255 min -> 135.00). The plan is then edited to 1 h
+    //   included, and the flat plan from monthly to quarterly: the issued months stand. A late
+    //   entry is still re-rated with the 2 h October was issued with: 300 min -> +45.00.
+    @Test("edits of a plan after a month was issued do not re-rate that month")
+    func planEdits() throws {
+        var books = RollupBooks()
+        books.apply(plan(input(["2026-08", "2026-09", "2026-10"], [bundle(starts: "2026-08-01"), flat(starts: "2026-07-17")], usage: [(1, "2026-10", 255)])))
+        #expect(books.invoice("mr:period:7:USD:2026-10")?.items.first { $0.kind == "usage" }?.includedMinutes == 120)
+        let editedBundle = RollupService(id: 1, planID: 1, planCode: "bundle-2h", planName: "Priority Support Bundle", billing: .metered, periodMonths: 1,
+                                         billInAdvance: false, includedMinutes: 60, currency: Self.usd, status: "active", startsOn: d("2026-08-01"),
+                                         endsOn: nil, price: RollupPrice(recurringFee: 20000, setupFee: 0, hourlyRate: 6000))
+        let quarterly = flat(starts: "2026-07-17", months: 3)
+        let months = ["2026-08", "2026-09", "2026-10"]
+        #expect(plan(input(months, [editedBundle, quarterly], usage: [(1, "2026-10", 255)], books: books)).isEmpty)
+        let late = try #require(plan(input(months, [editedBundle, quarterly], usage: [(1, "2026-10", 300)], books: books)).invoices.first)
+        #expect(late.total == 4500)
+        #expect(late.items.first?.includedMinutes == 120)
+        // A service moved to a plan the rollup does not bill (pre-paid) keeps what was issued.
+        #expect(plan(input(months, [quarterly], books: books)).isEmpty)
     }
 
     //   Billed in advance: October's invoice holds Nov 17–Dec 16. The service then ends on Nov 1

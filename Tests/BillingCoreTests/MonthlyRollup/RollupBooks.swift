@@ -32,7 +32,8 @@ struct RollupBooks {
                 items.append(RollupItem(
                     id: item.id ?? newID(), serviceID: item.serviceID, kind: item.kind, line: item.line, description: item.description,
                     minutes: item.minutes, quantity: item.quantity, unitPrice: item.unitPrice, amount: item.amount,
-                    currency: item.currency, periodStart: item.periodStart, periodEnd: item.periodEnd, sourceKey: item.sourceKey
+                    currency: item.currency, periodStart: item.periodStart, periodEnd: item.periodEnd, sourceKey: item.sourceKey,
+                    includedMinutes: item.includedMinutes
                 ))
             }
             invoices.removeAll { $0.id == id }

@@ -147,6 +147,26 @@ struct MonthlyRollupRerateTests {
         #expect(throws: PostgresError.self) { try t.db.execute("UPDATE invoices SET total = 1 WHERE id = $1", [period.id]) }
     }
 
+    //   October issued: 255 min with 2 h included at 60.00/h. The catalogue is then edited:
+    //   1 h included, 70.00/h. The rerun changes nothing; a late 45-minute entry is re-rated
+    //   with October's terms: 300 min -> 180 min beyond 2 h at 60.00 = 180.00 - 135.00 = +45.00.
+    @Test("catalogue edits after a month was issued do not re-rate it; late entries use its terms")
+    func catalogueEdits() throws {
+        let t = try RollupTestDatabase()
+        defer { t.close() }
+        let c = try t.customer("Northwind", plan: t.plans.bundle, startsOn: "2026-08-01")
+        try t.fixtures.entry(customer: c.customer, ticket: c.ticket, workedAt: "2026-10-05T12:00:00Z", minutes: 255)
+        #expect(t.run().exitStatus == .success)
+        try t.db.execute("UPDATE plans SET included_minutes = 60 WHERE id = $1", [t.plans.bundle])
+        try t.db.execute("UPDATE plan_prices SET hourly_rate = 7000, recurring_fee = 25000 WHERE plan_id = $1", [t.plans.bundle])
+        #expect(t.run(asOf: try Instant(rfc3339: "2026-11-02T10:00:00Z")).output.records.isEmpty)
+        try t.fixtures.entry(customer: c.customer, ticket: c.ticket, workedAt: "2026-10-30T12:00:00Z", minutes: 45)
+        #expect(t.run(asOf: try Instant(rfc3339: "2026-11-03T10:00:00Z")).exitStatus == .success)
+        let invoices = try t.invoices(customer: c.customer)
+        #expect(invoices.map(\.total) == [33500, 4500])
+        #expect(try t.fixtures.count("billable_items", where: "kind = 'adjustment' AND included_minutes = 120 AND unit_price = 6000") == 1)
+    }
+
     //   Billed in advance in October: Nov 17–Dec 16 (49.00). The service is then cancelled as of
     //   Nov 1: that period no longer starts within the term -> credit note of -49.00 for October.
     @Test("a backdated cancellation credits a fee period billed in advance")

@@ -39,30 +39,3 @@ public struct RollupService: Sendable, Hashable {
     /// False for a term that ends on or before its first day: such a service never ran.
     public var hasTerm: Bool { endsOn.map { $0 > startsOn } ?? true }
 }
-
-/// A plan's prices in one currency, minor units.
-public struct RollupPrice: Sendable, Hashable {
-    public let recurringFee: Int64
-    public let setupFee: Int64
-    public let hourlyRate: Int64
-
-    public init(recurringFee: Int64, setupFee: Int64, hourlyRate: Int64) {
-        self.recurringFee = recurringFee
-        self.setupFee = setupFee
-        self.hourlyRate = hourlyRate
-    }
-}
-
-/// U for one service and one local month: the billable minutes worked, each entry already
-/// rounded up to the plan's `increment_minutes` (PostgreSQL sums them in one set-based query).
-public struct RollupUsage: Sendable, Hashable {
-    public let serviceID: Int64
-    public let month: YearMonth
-    public let minutes: Int64
-
-    public init(serviceID: Int64, month: YearMonth, minutes: Int64) {
-        self.serviceID = serviceID
-        self.month = month
-        self.minutes = minutes
-    }
-}

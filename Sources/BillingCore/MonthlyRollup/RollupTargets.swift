@@ -176,9 +176,3 @@ struct RollupTargets {
         service.hasTerm && start >= service.startsOn && service.endsOn.map { start < $0 } ?? true
     }
 }
-
-/// The terms a line was first issued with (its earliest item on a non-draft invoice).
-struct RollupLock {
-    let unitPrice: Int64
-    let includedMinutes: Int64?
-}

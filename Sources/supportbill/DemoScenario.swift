@@ -28,6 +28,12 @@ struct DemoScenario {
             .run(.thresholdTopup, asOf: closing, period: nil, caption: "Pre-paid credit: debit time, top up"),
             .run(.monthlyRollup, asOf: closing, period: month, caption: "Month-end rollup: fees and usage into invoices"),
             .run(.monthlyRollup, asOf: closing.adding(seconds: 3600), period: month, caption: "The same rollup again: nothing is billed twice"),
+            .change(caption: "A late time entry: 30 more minutes on Northwind's mail ticket, logged after the invoice went out", sql: """
+                INSERT INTO time_entries (customer_id, ticket_id, worked_at, minutes, staff, note)
+                SELECT 1, 3, max(worked_at) + interval '1 day', 30, 'carol', 'Late entry: DMARC report review'
+                  FROM time_entries WHERE customer_id = 1 AND ticket_id = 3
+                """),
+            .run(.monthlyRollup, asOf: closing.adding(seconds: 2 * 86_400), period: month, caption: "Re-rating the month: the issued invoice stays, an adjustment invoice bills the difference"),
             .change(caption: "Before the due date: Northwind, Contoso, Wingtip Toys and Sakura Cloud pay their invoices",
                     sql: DemoScenario.periodInvoicesPaid),
             .run(.suspensionSweep, asOf: Instant(utc: next.adding(days: 30), hour: 6), period: nil, caption: "Thirty days later: overdue invoices suspend services"),
@@ -40,14 +46,15 @@ struct DemoScenario {
     // suspension-sweep's story (docs/jobs/suspension-sweep.md). Payments reference whatever
     // invoices monthly-rollup issued, so the statements do nothing when there are none.
 
-    /// Customers 1, 2, 5 and 6 pay their period invoices in full, two days before the due date.
+    /// Customers 1, 2, 5 and 6 pay their invoices (period and adjustment) in full, two days
+    /// before the due date.
     static let periodInvoicesPaid = """
         INSERT INTO payments (customer_id, invoice_id, amount, currency, received_at, status)
         SELECT i.customer_id, i.id, i.total, i.currency,
                ((COALESCE(i.due_on, (i.issued_at AT TIME ZONE c.timezone)::date) - 2) + time '10:00') AT TIME ZONE c.timezone,
                'completed'
           FROM invoices i JOIN customers c ON c.id = i.customer_id
-         WHERE i.customer_id IN (1, 2, 5, 6) AND i.kind = 'period' AND i.status = 'issued' AND i.total > 0
+         WHERE i.customer_id IN (1, 2, 5, 6) AND i.kind IN ('period', 'adjustment') AND i.status = 'issued' AND i.total > 0
            AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.invoice_id = i.id AND p.customer_id = i.customer_id);
         """
 

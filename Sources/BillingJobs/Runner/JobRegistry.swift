@@ -10,13 +10,15 @@ public enum JobRegistry {
     /// a bad file and `NotImplemented` (exit 1) for a job not built yet.
     public static func make(_ job: JobName, source: JobConfigurationSource) throws -> any BillingJob {
         switch job {
+        case .monthlyRollup:
+            return MonthlyRollupJob(parameters: try source.parameters(MonthlyRollupParameters.self, for: job))
         case .suspensionSweep:
             return SuspensionSweepJob(parameters: try source.parameters(SuspensionSweepParameters.self, for: job))
         case .incidentGrants:
             return IncidentGrantsJob(parameters: try source.parameters(IncidentGrantsParameters.self, for: job))
         case .contractExpiryRollover:
             return ContractExpiryRolloverJob(parameters: try source.parameters(ContractExpiryRolloverParameters.self, for: job))
-        case .monthlyRollup, .thresholdTopup:
+        case .thresholdTopup:
             throw NotImplemented(job: job)
         }
     }

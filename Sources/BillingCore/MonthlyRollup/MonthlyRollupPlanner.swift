@@ -1,0 +1,260 @@
+/// Plans one customer's monthly rollup (DESIGN §4, monthly-rollup): pure, no clock, no database.
+///
+/// Every run recomputes every month of its window. Each line (a setup fee, one fee period, one
+/// month's usage of a service) has a target from today's data and a billed amount (the sum of
+/// the items carrying the line). They are reconciled per (currency, month):
+///
+/// - month not invoiced yet: one `period` invoice with every line of the month, plus the
+///   uninvoiced items other jobs emitted for the month; none when its total is 0;
+/// - month on a draft (`issue = false`): the draft is corrected in place (items updated,
+///   inserted, deleted; removed altogether when its total becomes 0);
+/// - month issued (issued, paid or void: immutable): the difference per line goes on a new
+///   `adjustment` invoice as `adjustment` items carrying the service and the month they
+///   correct; a negative total makes it a credit note. A draft adjustment invoice (from a run
+///   with `issue = false`) is corrected in place instead.
+///
+/// A line is billed in the month it was first billed in ("home"), so a fee period is never
+/// billed twice even when `bill_in_advance` or `starts_on` changes later. Once issued, a line
+/// keeps the terms it was issued with (unit price, included minutes, its fee period): re-rating
+/// corrects quantities (late or edited time entries, a term that ended earlier), never applies
+/// later edits of prices or plans to the past (see `RollupTargets.target`).
+///
+/// Source keys are deterministic: `mr:period:<customer>:<currency>:<YYYY-MM>` and
+/// `mr:adjustment:<customer>:<currency>:<YYYY-MM>:<n>` (n counts the month's adjustment
+/// invoices) for invoices; `mr:<line>` for a line's item on a period invoice and
+/// `<adjustment invoice key>:<line>` for a correction. With unchanged inputs every target
+/// equals what is billed, so a rerun plans nothing.
+public enum MonthlyRollupPlanner {
+    public enum Outcome: Sendable, Equatable {
+        case plan(MonthlyRollupPlan)
+        /// The customer cannot be billed; nothing is written for it.
+        case skip(String)
+    }
+
+    public static func plan(_ input: MonthlyRollupInput) -> Outcome {
+        do {
+            return .plan(try makePlan(input))
+        } catch let error as BillingError {
+            return .skip(error.message)
+        } catch {
+            return .skip("\(error)")
+        }
+    }
+
+    public static func periodInvoiceKey(customer: Int64, currency: CurrencyCode, month: YearMonth) -> String {
+        "mr:period:\(customer):\(currency):\(month)"
+    }
+
+    public static func adjustmentInvoiceKey(customer: Int64, currency: CurrencyCode, month: YearMonth, sequence: Int) -> String {
+        "mr:adjustment:\(customer):\(currency):\(month):\(sequence)"
+    }
+
+    public static func itemKey(_ line: RollupLine) -> String { "mr:" + line.key }
+
+    private struct Group: Hashable, Comparable {
+        let currency: CurrencyCode
+        let month: YearMonth
+        static func < (lhs: Group, rhs: Group) -> Bool { (lhs.month, lhs.currency) < (rhs.month, rhs.currency) }
+    }
+
+    /// A line's items on the rollup's invoices, oldest first.
+    private struct Billed {
+        let home: YearMonth
+        let currency: CurrencyCode
+        var items: [(invoice: RollupInvoice, item: RollupItem)]
+    }
+
+    private static func makePlan(_ input: MonthlyRollupInput) throws -> MonthlyRollupPlan {
+        var plan = MonthlyRollupPlan(customerID: input.customerID)
+        let window = input.window
+        guard let first = window.months.first else { return plan }
+        let targets = RollupTargets(input)
+        try targets.validate()
+
+        var billed: [RollupLine: Billed] = [:]
+        let stored = input.invoices.flatMap { invoice in invoice.items.map { (invoice: invoice, item: $0) } }
+        for entry in stored.sorted(by: { $0.item.id < $1.item.id }) {
+            guard let line = entry.item.line else { continue }
+            billed[line, default: Billed(home: entry.invoice.month, currency: entry.invoice.currency, items: [])].items.append(entry)
+        }
+
+        // The lines this run answers for: those due in the window, and those billed in it.
+        let candidates = targets.candidates()
+        var relevant = Set(candidates.keys)
+        for (line, lineBilled) in billed where window.contains(lineBilled.home) { relevant.insert(line) }
+
+        var groups: [Group: [RollupLine: RollupTarget?]] = [:]
+        for line in relevant.sorted() {
+            let lineBilled = billed[line]
+            let issued = lineBilled?.items.first { !$0.invoice.isDraft }?.item
+            let target: RollupTarget?
+            switch try targets.target(line, lock: issued.map { RollupLock(unitPrice: $0.unitPrice, includedMinutes: $0.includedMinutes) }) {
+            case .bill(let value): target = value
+            case .nothing: target = nil
+            case .asBilled: continue
+            }
+            if let lineBilled {
+                if let target, target.currency != lineBilled.currency {
+                    throw BillingError.invalidInput("service \(line.serviceID) is now billed in \(target.currency) but \(line) was billed in \(lineBilled.currency): a service cannot change currency once billed (end it and create a new service)")
+                }
+                groups[Group(currency: lineBilled.currency, month: lineBilled.home), default: [:]][line] = target
+            } else if let target {
+                groups[Group(currency: target.currency, month: target.month), default: [:]][line] = target
+            }
+        }
+
+        var openItems: [Group: [RollupItem]] = [:]
+        var older: [YearMonth: Int] = [:]
+        for item in input.openItems {
+            guard let start = item.periodStart else { continue }
+            let month = start.yearMonth
+            if window.contains(month) {
+                openItems[Group(currency: item.currency, month: month), default: []].append(item)
+                if groups[Group(currency: item.currency, month: month)] == nil { groups[Group(currency: item.currency, month: month)] = [:] }
+            } else if month < first {
+                older[month, default: 0] += 1
+            }
+        }
+        for (month, count) in older.sorted(by: { $0.key < $1.key }) {
+            plan.notices.append("customer \(input.customerID): \(count) uninvoiced item\(count == 1 ? "" : "s") for \(month), before this run's window: run monthly-rollup --period \(month) --customer \(input.customerID) to invoice \(count == 1 ? "it" : "them")")
+        }
+        // Drafts of the window are visited even when nothing changed: `issue = true` issues them.
+        for invoice in input.invoices where invoice.isDraft && window.contains(invoice.month) {
+            if groups[Group(currency: invoice.currency, month: invoice.month)] == nil {
+                groups[Group(currency: invoice.currency, month: invoice.month)] = [:]
+            }
+        }
+
+        for group in groups.keys.sorted() {
+            let invoices = input.invoices.filter { $0.currency == group.currency && $0.month == group.month }.sorted { $0.id < $1.id }
+            if let invoicePlan = try reconcile(group, lines: groups[group] ?? [:], invoices: invoices,
+                                               open: (openItems[group] ?? []).sorted { $0.id < $1.id },
+                                               billed: billed, input: input) {
+                plan.invoices.append(invoicePlan)
+            }
+        }
+        return plan
+    }
+
+    private static func reconcile(_ group: Group, lines: [RollupLine: RollupTarget?], invoices: [RollupInvoice], open: [RollupItem], billed: [RollupLine: Billed], input: MonthlyRollupInput) throws -> RollupInvoicePlan? {
+        let relevant = Set(lines.keys)
+        guard invoices.contains(where: { !$0.isDraft }) else {
+            // Nothing issued for the month: the period invoice holds the full target.
+            let period = invoices.first { $0.kind == .period }
+            var desired: [RollupLine: RollupItemPlan] = [:]
+            for (line, target) in lines {
+                if let target { desired[line] = target.item(sourceKey: itemKey(line)) }
+            }
+            let key = period?.sourceKey ?? periodInvoiceKey(customer: input.customerID, currency: group.currency, month: group.month)
+            return try settle(group, existing: period, kind: .period, sourceKey: key, desired: desired, relevant: relevant, open: open, input: input)
+        }
+
+        // The month is issued: differences go on an adjustment invoice.
+        let adjustments = invoices.filter { $0.kind == .adjustment }
+        let vehicle = adjustments.last { $0.isDraft }
+        let key = vehicle?.sourceKey ?? adjustmentInvoiceKey(customer: input.customerID, currency: group.currency, month: group.month, sequence: adjustments.count + 1)
+        var desired: [RollupLine: RollupItemPlan] = [:]
+        for (line, target) in lines {
+            let prior = (billed[line]?.items ?? []).filter { $0.invoice.id != vehicle?.id }.map(\.item)
+            let delta = try MoneyMath.add(target?.amount ?? 0, -MoneyMath.sum(prior.map(\.amount)))
+            guard delta != 0 else { continue }
+            desired[line] = try adjustmentItem(line, target: target, prior: prior, delta: delta, sourceKey: key + ":" + line.key,
+                                               month: group.month, currency: group.currency)
+        }
+        return try settle(group, existing: vehicle, kind: .adjustment, sourceKey: key, desired: desired, relevant: relevant, open: open, input: input)
+    }
+
+    /// Turns the desired items of one invoice into a plan: a new invoice, or the corrections of
+    /// an existing draft. Items of lines this run does not answer for are kept as they are.
+    private static func settle(_ group: Group, existing: RollupInvoice?, kind: RollupInvoice.Kind, sourceKey: String, desired: [RollupLine: RollupItemPlan], relevant: Set<RollupLine>, open: [RollupItem], input: MonthlyRollupInput) throws -> RollupInvoicePlan? {
+        var items: [RollupItemPlan] = []
+        var deleted: [Int64] = []
+        var changed = false
+        var placed = Set<RollupLine>()
+        for item in existing?.items.sorted(by: { $0.id < $1.id }) ?? [] {
+            guard let line = item.line, relevant.contains(line) else {
+                items.append(.stored(item, change: .keep))
+                continue
+            }
+            if let want = desired[line], !placed.contains(line) {
+                placed.insert(line)
+                if want.sourceKey == item.sourceKey && want.matches(item) {
+                    items.append(.stored(item, change: .keep))
+                } else {
+                    items.append(want.with(change: .update, id: item.id))
+                    changed = true
+                }
+            } else {
+                deleted.append(item.id)
+                changed = true
+            }
+        }
+        for (line, want) in desired.sorted(by: { $0.key < $1.key }) where !placed.contains(line) {
+            items.append(want)
+            changed = true
+        }
+        for item in open {
+            items.append(.stored(item, change: .attach))
+            changed = true
+        }
+        items.sort { $0.sourceKey < $1.sourceKey }
+        let total = try MoneyMath.sum(items.map(\.amount))
+        let issue = input.issue
+        let status = issue ? "issued" : "draft"
+        let issuedAt = issue ? input.asOf : nil
+        let dueOn = issue ? input.localAsOf.adding(days: input.dueDays) : nil
+
+        guard let existing else {
+            guard !items.isEmpty, total != 0 else { return nil }
+            return RollupInvoicePlan(action: .create, existingID: nil, sourceKey: sourceKey, kind: kind, currency: group.currency,
+                                     month: group.month, status: status, issuedAt: issuedAt, dueOn: dueOn, total: total, previousTotal: 0,
+                                     items: items, deletedItemIDs: [], detachedItemIDs: [])
+        }
+        if total == 0 {
+            // No invoice with a total of 0: the draft goes; other jobs' items become uninvoiced again.
+            let ours = existing.items.filter { $0.line != nil }.map(\.id).sorted()
+            let theirs = existing.items.filter { $0.line == nil }.map(\.id).sorted()
+            return RollupInvoicePlan(action: .remove, existingID: existing.id, sourceKey: existing.sourceKey, kind: kind,
+                                     currency: group.currency, month: group.month, status: "draft", issuedAt: nil, dueOn: nil,
+                                     total: 0, previousTotal: existing.total, items: [], deletedItemIDs: ours, detachedItemIDs: theirs)
+        }
+        guard changed || issue || existing.total != total else { return nil }
+        return RollupInvoicePlan(action: .correct, existingID: existing.id, sourceKey: existing.sourceKey, kind: kind,
+                                 currency: group.currency, month: group.month, status: status, issuedAt: issuedAt, dueOn: dueOn,
+                                 total: total, previousTotal: existing.total, items: items, deletedItemIDs: deleted.sorted(), detachedItemIDs: [])
+    }
+
+    /// The correction of one line of an issued month: `delta` = target - what was billed.
+    private static func adjustmentItem(_ line: RollupLine, target: RollupTarget?, prior: [RollupItem], delta: Int64, sourceKey: String, month: YearMonth, currency: CurrencyCode) throws -> RollupItemPlan {
+        let original = prior.first { $0.kind != "adjustment" } ?? prior.first
+        var minutes: Int64?
+        var quantity: ExactDecimal
+        var unitPrice: Int64
+        var description: String
+        var included: Int64?
+        switch line {
+        case .usage(_, let usageMonth):
+            let priorMinutes = try MoneyMath.sum(prior.compactMap(\.minutes))
+            let targetMinutes = target?.minutes ?? 0
+            minutes = try MoneyMath.add(targetMinutes, -priorMinutes)
+            quantity = try RollupDecimal.subtract(target?.quantity ?? ExactDecimal(0), RollupDecimal.sum(prior.map(\.quantity)))
+            unitPrice = target?.unitPrice ?? original?.unitPrice ?? 0
+            description = "Support time \(usageMonth) re-rated: \(try MoneyMath.hours(minutes: priorMinutes)) h → \(try MoneyMath.hours(minutes: targetMinutes)) h worked"
+            included = target?.includedMinutes ?? original?.includedMinutes
+        case .setup, .fee:
+            unitPrice = target?.unitPrice ?? original?.unitPrice ?? delta
+            if unitPrice != 0 && delta % unitPrice == 0 {
+                quantity = ExactDecimal(delta / unitPrice)
+            } else {
+                quantity = ExactDecimal(1)
+                unitPrice = delta
+            }
+            let base = target?.description ?? original?.description ?? "\(line) of service \(line.serviceID)"
+            description = (delta < 0 ? "Credit: " : "Late charge: ") + base + (delta < 0 ? " (no longer due)" : "")
+        }
+        let range = month.dateRange
+        return RollupItemPlan(change: .insert, id: nil, sourceKey: sourceKey, line: line, serviceID: line.serviceID, kind: "adjustment",
+                              description: description, minutes: minutes, quantity: quantity, unitPrice: unitPrice, amount: delta,
+                              currency: currency, periodStart: range.start, periodEnd: range.end, includedMinutes: included)
+    }
+}

@@ -1,0 +1,13 @@
+/// U for one service and one local month: the billable minutes worked, each entry already
+/// rounded up to the plan's `increment_minutes` (PostgreSQL sums them in one set-based query).
+public struct RollupUsage: Sendable, Hashable {
+    public let serviceID: Int64
+    public let month: YearMonth
+    public let minutes: Int64
+
+    public init(serviceID: Int64, month: YearMonth, minutes: Int64) {
+        self.serviceID = serviceID
+        self.month = month
+        self.minutes = minutes
+    }
+}

@@ -1,0 +1,163 @@
+import BillingCore
+import BillingStore
+import Postgres
+
+/// monthly-rollup (DESIGN §4): recurring fees, setup fees and metered usage rolled up into one
+/// `period` invoice per customer, currency and month, with re-rating of the months already
+/// billed. See docs/jobs/monthly-rollup.md.
+///
+/// Per batch: four set-based reads (MonthlyRollupStore), the pure planner per customer in memory
+/// (MonthlyRollupPlanner), and a fixed number of bulk writes (MonthlyRollupWriter).
+public struct MonthlyRollupJob: BillingJob {
+    public static let name = JobName.monthlyRollup
+    let parameters: MonthlyRollupParameters
+
+    public init(parameters: MonthlyRollupParameters) {
+        self.parameters = parameters
+    }
+
+    /// Customers with a billable service, with other jobs' uninvoiced items, or with rollup
+    /// invoices recent enough to be re-rated (their services may have gone since).
+    public func customers(_ context: JobContext) throws -> [Int64] {
+        try context.db.query("""
+            SELECT c.id FROM customers c
+             WHERE ($1::bigint[] IS NULL OR c.id = ANY($1))
+               AND (EXISTS (SELECT 1 FROM services s JOIN plans p ON p.id = s.plan_id
+                             WHERE s.customer_id = c.id AND p.billing IN ('recurring', 'metered') AND s.status <> 'pending')
+                    OR EXISTS (SELECT 1 FROM billable_items b
+                                WHERE b.customer_id = c.id AND b.invoice_id IS NULL AND b.period_start IS NOT NULL)
+                    OR EXISTS (SELECT 1 FROM invoices i
+                                WHERE i.customer_id = c.id AND i.kind IN ('period', 'adjustment')
+                                  AND i.period_start >= $2 AND i.source_key LIKE 'mr:%'))
+             ORDER BY c.id
+            """, [context.customerFilterBind, earliestMonth(context).adding(months: -1).firstDay]).map { try $0.decode(0, as: Int64.self) }
+    }
+
+    /// A lower bound of every customer's first window month (local dates are within a day of UTC).
+    private func earliestMonth(_ context: JobContext) -> YearMonth {
+        if let period = context.period { return period }
+        return context.asOf.utcDate.adding(days: -1).yearMonth.adding(months: -parameters.lookbackMonths)
+    }
+
+    public func process(_ batch: [CustomerRecord], _ context: JobContext) throws -> JobOutput {
+        var output = JobOutput()
+        var windows: [Int64: RollupWindow] = [:]
+        var notClosed: [YearMonth: [Int64]] = [:]
+        for customer in batch {
+            let window = RollupWindow.make(period: context.period, lookbackMonths: parameters.lookbackMonths, localAsOf: customer.localAsOf)
+            if let month = window.notClosed { notClosed[month, default: []].append(customer.id) }
+            windows[customer.id] = window
+        }
+        for (month, ids) in notClosed.sorted(by: { $0.key < $1.key }) {
+            output.count("not_closed", ids.count)
+            let shown = ids.prefix(10).map(String.init).joined(separator: ", ") + (ids.count > 10 ? ", ..." : "")
+            output.notices.append("\(month) has not closed yet in the time zone of \(ids.count) customer\(ids.count == 1 ? "" : "s") (\(shown)): not billed; run again once the month is over")
+        }
+
+        let started = ContinuousClock.now
+        let active = batch.filter { windows[$0.id]?.range != nil }
+        let loaded = try MonthlyRollupStore.load(context.db, windows: active.compactMap { customer in
+            windows[customer.id]?.range.map { MonthlyRollupStore.Window(customerID: customer.id, range: $0) }
+        })
+
+        var plans: [MonthlyRollupPlan] = []
+        for customer in active {
+            if let defect = loaded.defects[customer.id] {
+                output.skip(customer.id, defect)
+                continue
+            }
+            let input = MonthlyRollupInput(
+                customerID: customer.id, localAsOf: customer.localAsOf, asOf: context.asOf,
+                window: windows[customer.id] ?? RollupWindow(months: []), services: loaded.services[customer.id] ?? [],
+                usage: loaded.usage[customer.id] ?? [], invoices: loaded.invoices[customer.id] ?? [],
+                openItems: loaded.openItems[customer.id] ?? [], dueDays: parameters.dueDays, issue: parameters.issue
+            )
+            switch MonthlyRollupPlanner.plan(input) {
+            case .skip(let reason):
+                output.skip(customer.id, reason)
+            case .plan(let plan):
+                output.notices += plan.notices
+                if !plan.isEmpty { plans.append(plan) }
+            }
+        }
+
+        let planned = ContinuousClock.now
+        let written = try MonthlyRollupWriter.write(context.db, plans: plans, runID: context.runID, asOf: context.asOf)
+        context.logger.debug("monthly-rollup batch", metadata: [
+            "batch.customers": "\(batch.count)", "batch.plans": "\(plans.count)",
+            "batch.read_and_plan": "\(planned - started)", "batch.write": "\(ContinuousClock.now - planned)",
+        ])
+        for plan in plans {
+            for invoice in plan.invoices { report(invoice, customer: plan.customerID, written: written, into: &output) }
+        }
+        return output
+    }
+
+    private func report(_ invoice: RollupInvoicePlan, customer: Int64, written: MonthlyRollupWriter.Written, into output: inout JobOutput) {
+        let currency = invoice.currency
+        switch invoice.action {
+        case .create:
+            output.count(invoice.kind == .period ? "invoices" : "adjustment_invoices")
+            output.total(invoice.kind == .period ? "invoiced" : "adjusted", invoice.total, currency)
+        case .correct:
+            if !invoice.deletedItemIDs.isEmpty || invoice.items.contains(where: { $0.change != .keep }) {
+                output.count("drafts_corrected")
+                output.total("draft_changes", invoice.total - invoice.previousTotal, currency)
+            }
+        case .remove:
+            output.count("drafts_removed")
+            output.total("draft_changes", -invoice.previousTotal, currency)
+            output.notices.append("customer \(customer): draft \(invoice.sourceKey) (invoice \(invoice.existingID ?? 0)) was removed: its total is now 0")
+            return
+        }
+        if invoice.issues {
+            output.count("issued")
+            output.total("issued", invoice.total, currency)
+        }
+        let invoiceID = written.invoiceIDs[invoice.sourceKey]
+        var items: [JSONValue] = []
+        for item in invoice.items {
+            switch item.change {
+            case .insert: output.count("items")
+            case .update: output.count("items_corrected")
+            case .attach: output.count("items_attached")
+            case .keep: break
+            }
+            let id = item.id ?? written.itemIDs[item.sourceKey]
+            items.append(.object([
+                ("id", id.map { .int($0) } ?? .null),
+                ("customer_id", .int(customer)),
+                ("service_id", item.serviceID.map { .int($0) } ?? .null),
+                ("invoice_id", invoiceID.map { .int($0) } ?? .null),
+                ("kind", .string(item.kind)),
+                ("description", .string(item.description)),
+                ("minutes", item.minutes.map { .int($0) } ?? .null),
+                ("quantity", .decimal(item.quantity.description)),
+                ("unit_price", .int(item.unitPrice)),
+                ("amount", .int(item.amount)),
+                ("currency", .string(item.currency.rawValue)),
+                ("period_start", item.periodStart.map { .string($0.description) } ?? .null),
+                ("period_end", item.periodEnd.map { .string($0.description) } ?? .null),
+                ("source_key", .string(item.sourceKey)),
+                ("rollup_line", item.line.map { .string($0.key) } ?? .null),
+                ("included_minutes", item.includedMinutes.map { .int($0) } ?? .null),
+            ]))
+        }
+        if !invoice.deletedItemIDs.isEmpty { output.count("items_removed", invoice.deletedItemIDs.count) }
+        let range = invoice.month.dateRange
+        output.append(.invoices, ReportRecord(customerID: customer, sortKey: invoice.sourceKey, fields: [
+            ("id", invoiceID.map { .int($0) } ?? .null),
+            ("customer_id", .int(customer)),
+            ("currency", .string(currency.rawValue)),
+            ("kind", .string(invoice.kind.rawValue)),
+            ("period_start", .string(range.start.description)),
+            ("period_end", .string(range.end.description)),
+            ("status", .string(invoice.status)),
+            ("issued_at", invoice.issuedAt.map { .string($0.description) } ?? .null),
+            ("due_on", invoice.dueOn.map { .string($0.description) } ?? .null),
+            ("total", .int(invoice.total)),
+            ("source_key", .string(invoice.sourceKey)),
+            ("items", .array(items)),
+        ]))
+    }
+}

@@ -1,0 +1,13 @@
+import BillingCore
+
+/// The inputs of one batch of customers for the monthly rollup, keyed by customer id.
+public struct MonthlyRollupBatch: Sendable {
+    public var services: [Int64: [RollupService]] = [:]
+    public var usage: [Int64: [RollupUsage]] = [:]
+    /// Customers whose time entries are inconsistent, with the first defect found.
+    public var defects: [Int64: String] = [:]
+    public var invoices: [Int64: [RollupInvoice]] = [:]
+    public var openItems: [Int64: [RollupItem]] = [:]
+
+    public init() {}
+}

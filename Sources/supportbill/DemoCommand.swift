@@ -48,7 +48,8 @@ struct DemoCommand: ParsableCommand {
     }
 
     func run() throws {
-        let logger = logging.makeLogger(default: .warning)
+        // The demo prints each run's report; log lines on stderr would only interleave with it.
+        let logger = logging.makeLogger(default: .error)
         let demoMonth = try month.map { try YearMonth($0) } ?? Instant.now.utcDate.yearMonth.previous
         let cluster: EmbeddedPostgres
         do {

@@ -19,12 +19,12 @@ enum InvoicePrinter {
             if invoice.paid > 0 { status += ", paid \(currency.format(invoice.paid))" }
             output += status + "\n"
             for item in invoice.items {
-                let quantity = item.kind == "usage" || item.kind == "topup" || item.quantity != ExactDecimal(1) ? "\(item.quantity) × " : ""
-                let left = "    " + item.description
-                let right = quantity + currency.format(item.amount)
-                output += left.padding(to: 58) + " " + right.leftPadding(to: 19) + "\n"
+                // Quantity × unit price where it says something (hours × rate, packs × price).
+                let rate = item.quantity != ExactDecimal(1) || item.kind == "usage"
+                    ? "\(item.quantity) × \(currency.format(item.unitPrice))" : ""
+                output += ("    " + item.description).padding(to: 62) + " " + rate.leftPadding(to: 20) + " " + currency.format(item.amount).leftPadding(to: 14) + "\n"
             }
-            output += "    ".padding(to: 58) + " " + ("total " + currency.format(invoice.total)).leftPadding(to: 19) + "\n"
+            output += String(repeating: " ", count: 84) + ("total " + currency.format(invoice.total)).leftPadding(to: 14) + "\n"
         }
         return output
     }

@@ -57,7 +57,7 @@ struct MonthlyRollupCommandTests {
         #expect(rerating.contains("Support time 2026-10 re-rated: 4.25 h → 4.75 h worked"))
         #expect(rerating.contains("USD  adjusted 30.00 USD"))
         // The final listing: Northwind's issued invoice unchanged (2.25 h at 60.00 = 135.00).
-        #expect(output.contains("2.25 × 135.00 USD"))
+        #expect(output.contains("2.25 × 60.00 USD     135.00 USD"))
         #expect(output.contains("total 335.00 USD"))
     }
 

@@ -54,7 +54,7 @@ public enum CSVReport {
     }
 
     /// RFC 4180 quoting, plus a leading `'` on cells a spreadsheet would run as a formula.
-    static func quote(_ text: String) -> String {
+    public static func quote(_ text: String) -> String {
         var value = text
         if let first = value.first, "=+-@".contains(first), Int64(value) == nil, ExactDecimal(value) == nil {
             value = "'" + value

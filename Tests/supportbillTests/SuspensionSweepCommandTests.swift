@@ -125,7 +125,8 @@ struct SuspensionSweepCommandTests {
         let suspended = reports.first?.output.records[.events]?.first { $0.fields["event"]?.stringValue == "suspended" }
         // Kiritimati: issued 2026-11-02 local, due 11-16, priority-flat's grace 5 -> overdue since 11-21.
         #expect(suspended?.fields["detail"]?["summary"]?.stringValue
-            == "invoice \(invoices[8]!): 49.00 USD outstanding, due 2026-11-16, overdue since 2026-11-21 (5 days' grace)")
+            == "period invoice: 49.00 USD outstanding, due 2026-11-16, overdue since 2026-11-21 (5 days' grace)")
+        #expect(suspended?.fields["detail"]?["invoices"]?.arrayValue?.first?["invoice_id"]?.intValue == invoices[8])
         let members = try db.query("SELECT customer_id, managed FROM customer_group_members WHERE group_id = 1 ORDER BY customer_id")
             .map { "\(try $0.decode(0, as: Int64.self)):\(try $0.decode(1, as: Bool.self))" }
         #expect(members == ["1:true", "4:false", "5:true", "6:true", "8:true"])

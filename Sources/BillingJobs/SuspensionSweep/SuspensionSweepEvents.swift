@@ -51,8 +51,10 @@ enum SuspensionSweepEvents {
             ]))
         }
         for suspension in plan.suspensions where applied.suspended.contains(suspension.serviceID) {
+            // Invoices by kind, not id: the ids are in `invoices`, and a summary without them reads
+            // the same in every simulation of the same data.
             let summary = suspension.invoices.map { invoice in
-                "invoice \(invoice.invoiceID): \(money(invoice.outstanding, invoice.currency)) outstanding, due \(invoice.dueOn), "
+                "\(invoice.kind) invoice: \(money(invoice.outstanding, invoice.currency)) outstanding, due \(invoice.dueOn), "
                     + "overdue since \(invoice.overdueSince) (\(invoice.graceDays) days' grace)"
             }.joined(separator: "; ")
             planned.append(make(2, "service", suspension.serviceID, "suspended", [

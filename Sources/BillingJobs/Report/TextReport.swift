@@ -52,6 +52,11 @@ public enum TextReport {
             lines.append("Skipped customers (not billed; fix the data and re-run)")
             for skip in output.skipped { lines.append("  customer \(skip.customerID): \(skip.reason)") }
         }
+        if !output.reported.isEmpty {
+            lines.append("")
+            lines.append("Reported customers (billed, but a safety limit needs a look)")
+            for flagged in output.reported { lines.append("  customer \(flagged.customerID): \(flagged.reason)") }
+        }
         return lines.joined(separator: "\n") + "\n"
     }
 

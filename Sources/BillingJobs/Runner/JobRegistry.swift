@@ -10,7 +10,9 @@ public enum JobRegistry {
     /// a bad file and `NotImplemented` (exit 1) for a job not built yet.
     public static func make(_ job: JobName, source: JobConfigurationSource) throws -> any BillingJob {
         switch job {
-        case .monthlyRollup, .thresholdTopup, .suspensionSweep, .incidentGrants, .contractExpiryRollover:
+        case .thresholdTopup:
+            return ThresholdTopupJob(parameters: try source.parameters(ThresholdTopupParameters.self, for: job))
+        case .monthlyRollup, .suspensionSweep, .incidentGrants, .contractExpiryRollover:
             throw NotImplemented(job: job)
         }
     }

@@ -1,0 +1,237 @@
+-- threshold-topup (issue 4): what the hourly pre-paid credit job needs to follow the new work
+-- since its last run instead of the size of the history. See docs/jobs/threshold-topup.md.
+--
+-- * Change tracking. Statement-level triggers on time_entries, tickets and payments append the
+--   rows the job may have to look at to two queues. The job reads a batch's queue rows, writes
+--   the ledger rows, invoices and status changes they lead to, and deletes exactly the queue rows
+--   it read, all in the batch's transaction: a crash loses nothing and a rerun doubles nothing
+--   (a change committed while the batch runs adds a new queue row, which the next run sees).
+-- * Balances. B (the ledger sum of a service) is kept per service by a trigger on credit_ledger,
+--   so neither the job nor its choice of customers ever sums the ledger's history. The ledger
+--   is append-only (enforced below), so the running sum can never drift from the rows.
+-- * Ledger facts. Each entry row records the rounded minutes it accounts for and the hourly rate
+--   it used, so a later correction reverses exactly what was debited, even after a price change.
+
+-- ---------------------------------------------------------------------------------------------
+-- Ledger facts and access paths
+-- ---------------------------------------------------------------------------------------------
+
+-- Rounded minutes this row accounts for (+ debited, - given back) and the hourly rate used.
+-- NULL on credits of top-up invoices.
+ALTER TABLE credit_ledger ADD COLUMN minutes integer;
+ALTER TABLE credit_ledger ADD COLUMN hourly_rate bigint;
+
+-- Credits and reversals of one top-up invoice.
+CREATE INDEX credit_ledger_invoice_idx ON credit_ledger (invoice_id) WHERE invoice_id IS NOT NULL;
+-- Top-up invoices issued recently (max_topups_per_day), and the unpaid ones (P).
+CREATE INDEX invoices_topup_issued_idx ON invoices (customer_id, issued_at) WHERE kind = 'topup';
+CREATE INDEX invoices_topup_open_idx ON invoices (customer_id) WHERE kind = 'topup' AND status = 'issued';
+
+-- ---------------------------------------------------------------------------------------------
+-- Queues
+-- ---------------------------------------------------------------------------------------------
+
+-- Time entries whose debit may have to change: inserted, edited (minutes, billable, service,
+-- ticket, customer), deleted, or moved by a change of their ticket. Only entries that touch a
+-- pre-paid service (or were debited before) are queued, so other plans cost the job nothing.
+CREATE TABLE topup_entry_queue (
+    id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    customer_id   bigint NOT NULL,
+    time_entry_id bigint NOT NULL,
+    queued_at     timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX topup_entry_queue_customer_idx ON topup_entry_queue (customer_id);
+
+-- Top-up invoices whose payments changed (a payment arrived, was reversed, edited or deleted).
+CREATE TABLE topup_payment_queue (
+    id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    customer_id bigint NOT NULL,
+    invoice_id  bigint NOT NULL,
+    queued_at   timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX topup_payment_queue_customer_idx ON topup_payment_queue (customer_id);
+
+-- B per service: the sum of the service's credit_ledger rows.
+CREATE TABLE topup_balances (
+    customer_id bigint NOT NULL,
+    service_id  bigint NOT NULL,
+    balance     bigint NOT NULL,
+    PRIMARY KEY (customer_id, service_id)
+);
+
+-- ---------------------------------------------------------------------------------------------
+-- Triggers
+-- ---------------------------------------------------------------------------------------------
+
+CREATE FUNCTION supportbill_topup_queue_entries() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO topup_entry_queue (customer_id, time_entry_id)
+        SELECT n.customer_id, n.id
+          FROM topup_new_entries n
+          LEFT JOIN tickets t ON n.service_id IS NULL AND t.id = n.ticket_id
+          JOIN services s ON s.id = COALESCE(n.service_id, t.service_id)
+          JOIN plans p ON p.id = s.plan_id
+         WHERE p.billing = 'prepaid';
+    ELSIF TG_OP = 'UPDATE' THEN
+        -- Both sides of a change: an entry moved to another customer is corrected for both.
+        INSERT INTO topup_entry_queue (customer_id, time_entry_id)
+        SELECT DISTINCT x.customer_id, x.id
+          FROM (
+                SELECT o.customer_id, o.id, o.service_id, o.ticket_id
+                  FROM topup_old_entries o
+                 WHERE NOT EXISTS (SELECT 1 FROM topup_new_entries n WHERE n.id = o.id
+                                      AND (n.customer_id, n.ticket_id, n.service_id, n.minutes, n.billable)
+                                          IS NOT DISTINCT FROM (o.customer_id, o.ticket_id, o.service_id, o.minutes, o.billable))
+                UNION ALL
+                SELECT n.customer_id, n.id, n.service_id, n.ticket_id
+                  FROM topup_new_entries n
+                 WHERE NOT EXISTS (SELECT 1 FROM topup_old_entries o WHERE o.id = n.id
+                                      AND (n.customer_id, n.ticket_id, n.service_id, n.minutes, n.billable)
+                                          IS NOT DISTINCT FROM (o.customer_id, o.ticket_id, o.service_id, o.minutes, o.billable))
+               ) x
+          LEFT JOIN tickets t ON x.service_id IS NULL AND t.id = x.ticket_id
+          LEFT JOIN services s ON s.id = COALESCE(x.service_id, t.service_id)
+          LEFT JOIN plans p ON p.id = s.plan_id
+         WHERE p.billing = 'prepaid'
+            OR EXISTS (SELECT 1 FROM credit_ledger l WHERE l.time_entry_id = x.id);
+    ELSE
+        INSERT INTO topup_entry_queue (customer_id, time_entry_id)
+        SELECT o.customer_id, o.id
+          FROM topup_old_entries o
+          LEFT JOIN tickets t ON o.service_id IS NULL AND t.id = o.ticket_id
+          LEFT JOIN services s ON s.id = COALESCE(o.service_id, t.service_id)
+          LEFT JOIN plans p ON p.id = s.plan_id
+         WHERE p.billing = 'prepaid'
+            OR EXISTS (SELECT 1 FROM credit_ledger l WHERE l.time_entry_id = o.id);
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+-- Transition tables allow one event per trigger, hence three triggers on one function.
+CREATE TRIGGER time_entries_topup_insert AFTER INSERT ON time_entries
+    REFERENCING NEW TABLE AS topup_new_entries
+    FOR EACH STATEMENT EXECUTE FUNCTION supportbill_topup_queue_entries();
+CREATE TRIGGER time_entries_topup_update AFTER UPDATE ON time_entries
+    REFERENCING OLD TABLE AS topup_old_entries NEW TABLE AS topup_new_entries
+    FOR EACH STATEMENT EXECUTE FUNCTION supportbill_topup_queue_entries();
+CREATE TRIGGER time_entries_topup_delete AFTER DELETE ON time_entries
+    REFERENCING OLD TABLE AS topup_old_entries
+    FOR EACH STATEMENT EXECUTE FUNCTION supportbill_topup_queue_entries();
+
+-- A ticket that changes service or customer moves the entries that fall back to its service
+-- (and, on a change of customer, re-checks all its entries).
+CREATE FUNCTION supportbill_topup_queue_ticket_entries() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO topup_entry_queue (customer_id, time_entry_id)
+    SELECT DISTINCT e.customer_id, e.id
+      FROM topup_old_tickets o
+      JOIN topup_new_tickets n ON n.id = o.id
+      JOIN time_entries e ON e.ticket_id = n.id
+                         AND (e.service_id IS NULL OR o.customer_id IS DISTINCT FROM n.customer_id)
+      LEFT JOIN services so ON so.id = COALESCE(e.service_id, o.service_id)
+      LEFT JOIN plans po ON po.id = so.plan_id
+      LEFT JOIN services sn ON sn.id = COALESCE(e.service_id, n.service_id)
+      LEFT JOIN plans pn ON pn.id = sn.plan_id
+     WHERE (o.service_id, o.customer_id) IS DISTINCT FROM (n.service_id, n.customer_id)
+       AND (po.billing = 'prepaid' OR pn.billing = 'prepaid'
+            OR EXISTS (SELECT 1 FROM credit_ledger l WHERE l.time_entry_id = e.id));
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER tickets_topup_update AFTER UPDATE ON tickets
+    REFERENCING OLD TABLE AS topup_old_tickets NEW TABLE AS topup_new_tickets
+    FOR EACH STATEMENT EXECUTE FUNCTION supportbill_topup_queue_ticket_entries();
+
+-- Payments of top-up invoices: any change may pay or unpay the invoice.
+CREATE FUNCTION supportbill_topup_queue_payments() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO topup_payment_queue (customer_id, invoice_id)
+        SELECT DISTINCT i.customer_id, i.id
+          FROM topup_new_payments n JOIN invoices i ON i.id = n.invoice_id AND i.kind = 'topup';
+    ELSIF TG_OP = 'UPDATE' THEN
+        INSERT INTO topup_payment_queue (customer_id, invoice_id)
+        SELECT DISTINCT i.customer_id, i.id
+          FROM (
+                SELECT o.invoice_id FROM topup_old_payments o
+                 WHERE NOT EXISTS (SELECT 1 FROM topup_new_payments n WHERE n.id = o.id
+                                      AND (n.invoice_id, n.amount, n.currency, n.status)
+                                          IS NOT DISTINCT FROM (o.invoice_id, o.amount, o.currency, o.status))
+                UNION ALL
+                SELECT n.invoice_id FROM topup_new_payments n
+                 WHERE NOT EXISTS (SELECT 1 FROM topup_old_payments o WHERE o.id = n.id
+                                      AND (n.invoice_id, n.amount, n.currency, n.status)
+                                          IS NOT DISTINCT FROM (o.invoice_id, o.amount, o.currency, o.status))
+               ) x
+          JOIN invoices i ON i.id = x.invoice_id AND i.kind = 'topup';
+    ELSE
+        INSERT INTO topup_payment_queue (customer_id, invoice_id)
+        SELECT DISTINCT i.customer_id, i.id
+          FROM topup_old_payments o JOIN invoices i ON i.id = o.invoice_id AND i.kind = 'topup';
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER payments_topup_insert AFTER INSERT ON payments
+    REFERENCING NEW TABLE AS topup_new_payments
+    FOR EACH STATEMENT EXECUTE FUNCTION supportbill_topup_queue_payments();
+CREATE TRIGGER payments_topup_update AFTER UPDATE ON payments
+    REFERENCING OLD TABLE AS topup_old_payments NEW TABLE AS topup_new_payments
+    FOR EACH STATEMENT EXECUTE FUNCTION supportbill_topup_queue_payments();
+CREATE TRIGGER payments_topup_delete AFTER DELETE ON payments
+    REFERENCING OLD TABLE AS topup_old_payments
+    FOR EACH STATEMENT EXECUTE FUNCTION supportbill_topup_queue_payments();
+
+-- The credit ledger is append-only: corrections are new rows, never edits.
+CREATE FUNCTION supportbill_guard_credit_ledger() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'credit_ledger row % cannot be changed or deleted: the ledger is append-only', OLD.id
+        USING ERRCODE = 'integrity_constraint_violation',
+              HINT = 'Correct it with a new adjustment row.';
+END
+$$;
+
+CREATE TRIGGER credit_ledger_append_only
+    BEFORE UPDATE OR DELETE ON credit_ledger
+    FOR EACH ROW EXECUTE FUNCTION supportbill_guard_credit_ledger();
+
+CREATE FUNCTION supportbill_topup_add_balances() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO topup_balances AS b (customer_id, service_id, balance)
+    SELECT n.customer_id, n.service_id, sum(n.amount)
+      FROM topup_new_ledger n
+     GROUP BY n.customer_id, n.service_id
+    ON CONFLICT (customer_id, service_id) DO UPDATE SET balance = b.balance + EXCLUDED.balance;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER credit_ledger_topup_balances AFTER INSERT ON credit_ledger
+    REFERENCING NEW TABLE AS topup_new_ledger
+    FOR EACH STATEMENT EXECUTE FUNCTION supportbill_topup_add_balances();
+
+-- ---------------------------------------------------------------------------------------------
+-- Backfill: what existed before the triggers. CREATE TRIGGER holds a lock on each table until
+-- this migration commits, so no row can slip in between the triggers and the backfill.
+-- ---------------------------------------------------------------------------------------------
+
+INSERT INTO topup_balances (customer_id, service_id, balance)
+SELECT customer_id, service_id, sum(amount) FROM credit_ledger GROUP BY customer_id, service_id;
+
+-- Every entry of a pre-paid service: the first run debits those not debited yet (an entry
+-- already debited compares equal to its ledger rows and changes nothing).
+INSERT INTO topup_entry_queue (customer_id, time_entry_id)
+SELECT e.customer_id, e.id
+  FROM time_entries e
+  LEFT JOIN tickets t ON e.service_id IS NULL AND t.id = e.ticket_id
+  JOIN services s ON s.id = COALESCE(e.service_id, t.service_id)
+  JOIN plans p ON p.id = s.plan_id
+ WHERE p.billing = 'prepaid';
+
+INSERT INTO topup_payment_queue (customer_id, invoice_id)
+SELECT DISTINCT i.customer_id, i.id
+  FROM payments pay JOIN invoices i ON i.id = pay.invoice_id AND i.kind = 'topup';

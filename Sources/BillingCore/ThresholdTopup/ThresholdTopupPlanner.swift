@@ -66,8 +66,8 @@ public enum ThresholdTopupPlanner {
             guard service.topupsIssuedToday < input.rules.maxTopupsPerDay else {
                 plan.limitReached.append(ThresholdTopupPlan.LimitReached(
                     serviceID: service.id,
-                    reason: "service \(service.id): \(service.topupsIssuedToday) top-up invoices already issued on "
-                        + "\(input.localAsOf) (max_topups_per_day = \(input.rules.maxTopupsPerDay)); balance "
+                    reason: "service \(service.id): max_topups_per_day = \(input.rules.maxTopupsPerDay) reached on \(input.localAsOf) "
+                        + "(\(service.topupsIssuedToday) top-up invoice\(service.topupsIssuedToday == 1 ? "" : "s") issued that day); balance "
                         + "\(currency.format(balance)), unpaid top-ups \(currency.format(open)), threshold "
                         + "\(currency.format(price.threshold)): the next top-up is issued on \(input.localAsOf.adding(days: 1)) "
                         + "(check the service's usage, or raise max_topups_per_day)"))

@@ -244,7 +244,7 @@ struct ThresholdTopupPlannerTests {
         #expect(fourth.invoices.isEmpty)
         #expect(fourth.ledger.map(\.amount) == [-100])
         #expect(fourth.limitReached.map(\.serviceID) == [30])
-        #expect(fourth.limitReached.first?.reason.contains("3 top-up invoices already issued on 2026-10-14 (max_topups_per_day = 3)") == true)
+        #expect(fourth.limitReached.first?.reason.contains("service 30: max_topups_per_day = 3 reached on 2026-10-14 (3 top-up invoices issued that day)") == true)
         #expect(fourth.limitReached.first?.reason.contains("balance -1.00 USD") == true)
         #expect(fourth.limitReached.first?.reason.contains("issued on 2026-10-15") == true)
     }

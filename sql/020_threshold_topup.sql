@@ -1,11 +1,12 @@
 -- threshold-topup (issue 4): what the hourly pre-paid credit job needs to follow the new work
 -- since its last run instead of the size of the history. See docs/jobs/threshold-topup.md.
 --
--- * Change tracking. Statement-level triggers on time_entries, tickets and payments append the
---   rows the job may have to look at to two queues. The job reads a batch's queue rows, writes
---   the ledger rows, invoices and status changes they lead to, and deletes exactly the queue rows
---   it read, all in the batch's transaction: a crash loses nothing and a rerun doubles nothing
---   (a change committed while the batch runs adds a new queue row, which the next run sees).
+-- * Change tracking. Triggers on time_entries, tickets, payments, invoices, services, plans and
+--   plan_prices append what the job may have to look at to three queues. The job reads a batch's
+--   queue rows, writes the ledger rows, invoices and status changes they lead to, and deletes
+--   exactly the queue rows it read, all in the batch's transaction: a crash loses nothing and a
+--   rerun doubles nothing (a change committed while the batch runs adds a new queue row, which
+--   the next run sees). Choosing the customers of a run is a scan of the three small queues.
 -- * Balances. B (the ledger sum of a service) is kept per service by a trigger on credit_ledger,
 --   so neither the job nor its choice of customers ever sums the ledger's history. The ledger
 --   is append-only (enforced below), so the running sum can never drift from the rows.
@@ -42,14 +43,26 @@ CREATE TABLE topup_entry_queue (
 );
 CREATE INDEX topup_entry_queue_customer_idx ON topup_entry_queue (customer_id);
 
--- Top-up invoices whose payments changed (a payment arrived, was reversed, edited or deleted).
-CREATE TABLE topup_payment_queue (
+-- Top-up invoices to reconcile with their payments: a payment arrived, was reversed, edited or
+-- deleted, or the invoice was voided.
+CREATE TABLE topup_invoice_queue (
     id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     customer_id bigint NOT NULL,
     invoice_id  bigint NOT NULL,
     queued_at   timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX topup_payment_queue_customer_idx ON topup_payment_queue (customer_id);
+CREATE INDEX topup_invoice_queue_customer_idx ON topup_invoice_queue (customer_id);
+
+-- Pre-paid services that may need a pack although no entry or payment of theirs changed: a new
+-- service, a change of status, plan, currency or term, a changed pack price or threshold; and
+-- services the job could not invoice today (max_topups_per_day), queued again by the job.
+CREATE TABLE topup_service_queue (
+    id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    customer_id bigint NOT NULL,
+    service_id  bigint NOT NULL,
+    queued_at   timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX topup_service_queue_customer_idx ON topup_service_queue (customer_id);
 
 -- B per service: the sum of the service's credit_ledger rows.
 CREATE TABLE topup_balances (
@@ -149,11 +162,11 @@ CREATE TRIGGER tickets_topup_update AFTER UPDATE ON tickets
 CREATE FUNCTION supportbill_topup_queue_payments() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        INSERT INTO topup_payment_queue (customer_id, invoice_id)
+        INSERT INTO topup_invoice_queue (customer_id, invoice_id)
         SELECT DISTINCT i.customer_id, i.id
           FROM topup_new_payments n JOIN invoices i ON i.id = n.invoice_id AND i.kind = 'topup';
     ELSIF TG_OP = 'UPDATE' THEN
-        INSERT INTO topup_payment_queue (customer_id, invoice_id)
+        INSERT INTO topup_invoice_queue (customer_id, invoice_id)
         SELECT DISTINCT i.customer_id, i.id
           FROM (
                 SELECT o.invoice_id FROM topup_old_payments o
@@ -168,7 +181,7 @@ BEGIN
                ) x
           JOIN invoices i ON i.id = x.invoice_id AND i.kind = 'topup';
     ELSE
-        INSERT INTO topup_payment_queue (customer_id, invoice_id)
+        INSERT INTO topup_invoice_queue (customer_id, invoice_id)
         SELECT DISTINCT i.customer_id, i.id
           FROM topup_old_payments o JOIN invoices i ON i.id = o.invoice_id AND i.kind = 'topup';
     END IF;
@@ -185,6 +198,107 @@ CREATE TRIGGER payments_topup_update AFTER UPDATE ON payments
 CREATE TRIGGER payments_topup_delete AFTER DELETE ON payments
     REFERENCING OLD TABLE AS topup_old_payments
     FOR EACH STATEMENT EXECUTE FUNCTION supportbill_topup_queue_payments();
+
+-- A voided top-up invoice no longer counts as pending (and a credited one is taken back). The
+-- job's own status moves (issued <-> paid) come with a payment change, queued above. Row-level
+-- with WHEN, so other invoices' updates (monthly-rollup, suspension-sweep) cost nothing.
+CREATE FUNCTION supportbill_topup_queue_voided_invoice() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO topup_invoice_queue (customer_id, invoice_id) VALUES (NEW.customer_id, NEW.id);
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER invoices_topup_voided AFTER UPDATE OF status ON invoices
+    FOR EACH ROW WHEN (NEW.kind = 'topup' AND NEW.status = 'void' AND OLD.status <> 'void')
+    EXECUTE FUNCTION supportbill_topup_queue_voided_invoice();
+
+-- Services that may now need a pack.
+CREATE FUNCTION supportbill_topup_queue_services() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO topup_service_queue (customer_id, service_id)
+        SELECT n.customer_id, n.id
+          FROM topup_new_services n JOIN plans p ON p.id = n.plan_id AND p.billing = 'prepaid';
+    ELSE
+        INSERT INTO topup_service_queue (customer_id, service_id)
+        SELECT n.customer_id, n.id
+          FROM topup_new_services n
+          JOIN plans p ON p.id = n.plan_id AND p.billing = 'prepaid'
+         WHERE NOT EXISTS (SELECT 1 FROM topup_old_services o WHERE o.id = n.id
+                              AND (o.customer_id, o.plan_id, o.currency, o.status, o.ends_on)
+                                  IS NOT DISTINCT FROM (n.customer_id, n.plan_id, n.currency, n.status, n.ends_on));
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER services_topup_insert AFTER INSERT ON services
+    REFERENCING NEW TABLE AS topup_new_services
+    FOR EACH STATEMENT EXECUTE FUNCTION supportbill_topup_queue_services();
+CREATE TRIGGER services_topup_update AFTER UPDATE ON services
+    REFERENCING OLD TABLE AS topup_old_services NEW TABLE AS topup_new_services
+    FOR EACH STATEMENT EXECUTE FUNCTION supportbill_topup_queue_services();
+
+-- A plan that becomes pre-paid: its services.
+CREATE FUNCTION supportbill_topup_queue_plan_services() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO topup_service_queue (customer_id, service_id)
+    SELECT s.customer_id, s.id
+      FROM topup_new_plans n
+      JOIN topup_old_plans o ON o.id = n.id
+      JOIN services s ON s.plan_id = n.id
+     WHERE n.billing = 'prepaid' AND o.billing <> 'prepaid';
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER plans_topup_update AFTER UPDATE ON plans
+    REFERENCING OLD TABLE AS topup_old_plans NEW TABLE AS topup_new_plans
+    FOR EACH STATEMENT EXECUTE FUNCTION supportbill_topup_queue_plan_services();
+
+-- A pack price or threshold added, changed or removed: the pending and active services on it.
+CREATE FUNCTION supportbill_topup_queue_price_services() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO topup_service_queue (customer_id, service_id)
+        SELECT s.customer_id, s.id
+          FROM topup_new_prices n
+          JOIN plans p ON p.id = n.plan_id AND p.billing = 'prepaid'
+          JOIN services s ON s.plan_id = n.plan_id AND s.currency = n.currency AND s.status IN ('pending', 'active');
+    ELSIF TG_OP = 'UPDATE' THEN
+        INSERT INTO topup_service_queue (customer_id, service_id)
+        SELECT s.customer_id, s.id
+          FROM (
+                SELECT n.plan_id, n.currency FROM topup_new_prices n
+                 WHERE NOT EXISTS (SELECT 1 FROM topup_old_prices o WHERE o.plan_id = n.plan_id AND o.currency = n.currency
+                                      AND (o.topup_amount, o.threshold) = (n.topup_amount, n.threshold))
+                UNION
+                SELECT o.plan_id, o.currency FROM topup_old_prices o
+                 WHERE NOT EXISTS (SELECT 1 FROM topup_new_prices n WHERE n.plan_id = o.plan_id AND n.currency = o.currency)
+               ) c
+          JOIN plans p ON p.id = c.plan_id AND p.billing = 'prepaid'
+          JOIN services s ON s.plan_id = c.plan_id AND s.currency = c.currency AND s.status IN ('pending', 'active');
+    ELSE
+        INSERT INTO topup_service_queue (customer_id, service_id)
+        SELECT s.customer_id, s.id
+          FROM topup_old_prices o
+          JOIN plans p ON p.id = o.plan_id AND p.billing = 'prepaid'
+          JOIN services s ON s.plan_id = o.plan_id AND s.currency = o.currency AND s.status IN ('pending', 'active');
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER plan_prices_topup_insert AFTER INSERT ON plan_prices
+    REFERENCING NEW TABLE AS topup_new_prices
+    FOR EACH STATEMENT EXECUTE FUNCTION supportbill_topup_queue_price_services();
+CREATE TRIGGER plan_prices_topup_update AFTER UPDATE ON plan_prices
+    REFERENCING OLD TABLE AS topup_old_prices NEW TABLE AS topup_new_prices
+    FOR EACH STATEMENT EXECUTE FUNCTION supportbill_topup_queue_price_services();
+CREATE TRIGGER plan_prices_topup_delete AFTER DELETE ON plan_prices
+    REFERENCING OLD TABLE AS topup_old_prices
+    FOR EACH STATEMENT EXECUTE FUNCTION supportbill_topup_queue_price_services();
 
 -- The credit ledger is append-only: corrections are new rows, never edits.
 CREATE FUNCTION supportbill_guard_credit_ledger() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -217,6 +331,7 @@ CREATE TRIGGER credit_ledger_topup_balances AFTER INSERT ON credit_ledger
 -- ---------------------------------------------------------------------------------------------
 -- Backfill: what existed before the triggers. CREATE TRIGGER holds a lock on each table until
 -- this migration commits, so no row can slip in between the triggers and the backfill.
+-- (time_entries, payments and services are all locked by their triggers above.)
 -- ---------------------------------------------------------------------------------------------
 
 INSERT INTO topup_balances (customer_id, service_id, balance)
@@ -232,6 +347,10 @@ SELECT e.customer_id, e.id
   JOIN plans p ON p.id = s.plan_id
  WHERE p.billing = 'prepaid';
 
-INSERT INTO topup_payment_queue (customer_id, invoice_id)
+INSERT INTO topup_invoice_queue (customer_id, invoice_id)
 SELECT DISTINCT i.customer_id, i.id
   FROM payments pay JOIN invoices i ON i.id = pay.invoice_id AND i.kind = 'topup';
+
+-- Every pre-paid service: the first run issues the packs that are due.
+INSERT INTO topup_service_queue (customer_id, service_id)
+SELECT s.customer_id, s.id FROM services s JOIN plans p ON p.id = s.plan_id AND p.billing = 'prepaid';

@@ -14,17 +14,21 @@ public struct ThresholdTopupInput: Sendable, Equatable {
     /// Queued time entries: what they are now and what the ledger holds for them.
     public var entries: [EntryChange]
     /// Top-up invoices to reconcile with their payments: every unpaid (issued) one, and those
-    /// whose payments changed since the last run.
+    /// whose payments changed (or that were voided) since the last run.
     public var invoices: [TopupInvoice]
+    /// Service-queue rows of the customer (a new service, a status or price change, ...): the
+    /// services are examined for a pack like every run's, and the rows consumed.
+    public var serviceQueueIDs: [Int64]
     public var rules: ThresholdTopupRules
 
-    public init(customerID: Int64, asOf: Instant, localAsOf: LocalDate, services: [Service], entries: [EntryChange], invoices: [TopupInvoice], rules: ThresholdTopupRules) {
+    public init(customerID: Int64, asOf: Instant, localAsOf: LocalDate, services: [Service], entries: [EntryChange], invoices: [TopupInvoice], serviceQueueIDs: [Int64] = [], rules: ThresholdTopupRules) {
         self.customerID = customerID
         self.asOf = asOf
         self.localAsOf = localAsOf
         self.services = services
         self.entries = entries
         self.invoices = invoices
+        self.serviceQueueIDs = serviceQueueIDs
         self.rules = rules
     }
 
@@ -174,7 +178,7 @@ public struct ThresholdTopupInput: Sendable, Equatable {
         public var reversals: Int
         /// Sum of its ledger rows.
         public var netCredited: Int64
-        /// Payment-queue rows this reconciliation consumes.
+        /// Invoice-queue rows this reconciliation consumes.
         public var queueIDs: [Int64]
 
         public init(id: Int64, status: InvoiceStatus, total: Int64, currency: CurrencyCode, serviceID: Int64?, completedPaid: Int64, credits: Int, reversals: Int, netCredited: Int64, queueIDs: [Int64]) {

@@ -5,10 +5,12 @@ public struct ThresholdTopupPlan: Sendable, Equatable {
     public var ledger: [LedgerRow] = []
     public var statusChanges: [StatusChange] = []
     public var invoices: [TopupInvoice] = []
-    /// Services at or below their threshold that already had `max_topups_per_day` invoices today.
+    /// Services at or below their threshold that already had `max_topups_per_day` invoices today:
+    /// reported, and queued again so a later run (the next local day) invoices them.
     public var limitReached: [LimitReached] = []
     public var consumedEntryQueueIDs: [Int64] = []
-    public var consumedPaymentQueueIDs: [Int64] = []
+    public var consumedInvoiceQueueIDs: [Int64] = []
+    public var consumedServiceQueueIDs: [Int64] = []
     /// Queued entries worked after the run's as-of instant: left in the queue for a later run.
     public var deferredEntryIDs: [Int64] = []
 

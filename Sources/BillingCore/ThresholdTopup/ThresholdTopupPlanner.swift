@@ -23,6 +23,7 @@
 public enum ThresholdTopupPlanner {
     public static func plan(_ input: ThresholdTopupInput) throws -> ThresholdTopupPlan {
         var plan = ThresholdTopupPlan(customerID: input.customerID)
+        plan.consumedServiceQueueIDs = input.serviceQueueIDs
         let services = Dictionary(input.services.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
 
         for change in input.entries.sorted(by: { $0.entryID < $1.entryID }) {
@@ -36,7 +37,7 @@ public enum ThresholdTopupPlanner {
         var statusAfter: [Int64: ThresholdTopupInput.InvoiceStatus] = [:]
         for invoice in input.invoices.sorted(by: { $0.id < $1.id }) {
             statusAfter[invoice.id] = try reconcile(invoice, input, &plan)
-            plan.consumedPaymentQueueIDs += invoice.queueIDs
+            plan.consumedInvoiceQueueIDs += invoice.queueIDs
         }
 
         var pending: [Int64: Int64] = [:]

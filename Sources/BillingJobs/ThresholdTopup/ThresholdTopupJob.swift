@@ -19,7 +19,7 @@ public struct ThresholdTopupJob: BillingJob {
     }
 
     public func customers(_ context: JobContext) throws -> [Int64] {
-        try ThresholdTopupStore.customers(context.db, asOf: context.asOf, filter: context.customerFilterBind)
+        try ThresholdTopupStore.customers(context.db, filter: context.customerFilterBind)
     }
 
     public func process(_ batch: [CustomerRecord], _ context: JobContext) throws -> JobOutput {
@@ -29,7 +29,7 @@ public struct ThresholdTopupJob: BillingJob {
         for input in loaded.inputs {
             do {
                 var plan = try ThresholdTopupPlanner.plan(input)
-                plan.consumedPaymentQueueIDs += loaded.orphanPaymentQueueIDs[input.customerID] ?? []
+                plan.consumedInvoiceQueueIDs += loaded.orphanInvoiceQueueIDs[input.customerID] ?? []
                 for limit in plan.limitReached { output.report(input.customerID, limit.reason) }
                 if !plan.deferredEntryIDs.isEmpty { output.count("entries_not_yet_worked", plan.deferredEntryIDs.count) }
                 plans.append(plan)

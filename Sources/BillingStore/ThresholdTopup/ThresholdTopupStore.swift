@@ -6,47 +6,30 @@ import Postgres
 /// and their top-up invoices: never the history of time entries or ledger rows (the running
 /// balance is `topup_balances`, kept by a trigger; see sql/020_threshold_topup.sql).
 public enum ThresholdTopupStore {
-    /// The customers a run visits: those with queued entry or payment changes, and those with a
-    /// pending or active pre-paid service at or below its threshold counting unpaid top-ups, or
-    /// without a usable price (to report it). Ended services are filtered by the UTC date with a
-    /// day to spare; the planner applies the customer's local date.
-    public static func customers(_ db: PostgresConnection, asOf: Instant, filter: [Int64]?) throws -> [Int64] {
+    /// The customers a run visits: those with rows in any of the three queues, filled by triggers
+    /// (sql/020_threshold_topup.sql) with every change that can call for a debit, a credit or a
+    /// pack: time entries, payments and voided top-ups, and services that are new, changed status,
+    /// plan or term, whose price changed, or that were held back by `max_topups_per_day`. Three
+    /// index scans of small tables: nothing here grows with the history or the number of services.
+    public static func customers(_ db: PostgresConnection, filter: [Int64]?) throws -> [Int64] {
         try db.query("""
-            WITH open_topups AS (
-                SELECT bi.service_id, sum(i.total) AS pending
-                  FROM invoices i
-                  JOIN billable_items bi ON bi.invoice_id = i.id AND bi.kind = 'topup'
-                 WHERE i.kind = 'topup' AND i.status = 'issued'
-                   AND ($1::bigint[] IS NULL OR i.customer_id = ANY($1))
-                 GROUP BY bi.service_id
-            )
             SELECT customer_id FROM topup_entry_queue WHERE $1::bigint[] IS NULL OR customer_id = ANY($1)
             UNION
-            SELECT customer_id FROM topup_payment_queue WHERE $1::bigint[] IS NULL OR customer_id = ANY($1)
+            SELECT customer_id FROM topup_invoice_queue WHERE $1::bigint[] IS NULL OR customer_id = ANY($1)
             UNION
-            SELECT s.customer_id
-              FROM services s
-              JOIN plans p ON p.id = s.plan_id AND p.billing = 'prepaid'
-              LEFT JOIN plan_prices pp ON pp.plan_id = s.plan_id AND pp.currency = s.currency
-              LEFT JOIN topup_balances b ON b.customer_id = s.customer_id AND b.service_id = s.id
-              LEFT JOIN open_topups o ON o.service_id = s.id
-             WHERE s.status IN ('pending', 'active')
-               AND (s.ends_on IS NULL OR s.ends_on >= ($2::timestamptz AT TIME ZONE 'UTC')::date)
-               AND ($1::bigint[] IS NULL OR s.customer_id = ANY($1))
-               AND (pp.plan_id IS NULL OR pp.topup_amount = 0
-                    OR COALESCE(b.balance, 0) + COALESCE(o.pending, 0) <= pp.threshold)
+            SELECT customer_id FROM topup_service_queue WHERE $1::bigint[] IS NULL OR customer_id = ANY($1)
             ORDER BY 1
-            """, [filter, asOf]).map { try $0.decode(0, as: Int64.self) }
+            """, [filter]).map { try $0.decode(0, as: Int64.self) }
     }
 
     /// A batch's planner inputs.
     public struct Loaded: Sendable {
         public var inputs: [ThresholdTopupInput]
         /// Payment-queue rows whose invoice no longer exists or is no top-up: consumed as is.
-        public var orphanPaymentQueueIDs: [Int64: [Int64]]
+        public var orphanInvoiceQueueIDs: [Int64: [Int64]]
     }
 
-    /// Loads the inputs of a batch of customers in seven set-based queries.
+    /// Loads the inputs of a batch of customers in eight set-based queries.
     public static func load(_ db: PostgresConnection, customers: [CustomerRecord], asOf: Instant, rules: ThresholdTopupRules) throws -> Loaded {
         let ids = customers.map(\.id)
 
@@ -147,14 +130,14 @@ public enum ThresholdTopupStore {
         }
 
         // Top-up invoices to reconcile: every unpaid one, and those whose payments changed.
-        var paymentQueue: [Int64: [Int64: [Int64]]] = [:] // customer -> invoice -> queue ids
+        var invoiceQueue: [Int64: [Int64: [Int64]]] = [:] // customer -> invoice -> queue ids
         for row in try db.query("""
-            SELECT id, customer_id, invoice_id FROM topup_payment_queue WHERE customer_id = ANY($1::bigint[]) ORDER BY id
+            SELECT id, customer_id, invoice_id FROM topup_invoice_queue WHERE customer_id = ANY($1::bigint[]) ORDER BY id
             """, [ids]) {
-            paymentQueue[try row.decode(1, as: Int64.self), default: [:]][try row.decode(2, as: Int64.self), default: []]
+            invoiceQueue[try row.decode(1, as: Int64.self), default: [:]][try row.decode(2, as: Int64.self), default: []]
                 .append(try row.decode(0, as: Int64.self))
         }
-        let queuedInvoices = Array(Set(paymentQueue.values.flatMap(\.keys))).sorted()
+        let queuedInvoices = Array(Set(invoiceQueue.values.flatMap(\.keys))).sorted()
         var invoices: [Int64: [ThresholdTopupInput.TopupInvoice]] = [:]
         for row in try db.query("""
             WITH wanted AS (
@@ -188,10 +171,17 @@ public enum ThresholdTopupStore {
                 id: id, status: parsed, total: try row.decode(3), currency: try row.decode(4),
                 serviceID: try row.decode(5, as: Int64?.self), completedPaid: try row.decode(6),
                 credits: try row.decode(7), reversals: try row.decode(8), netCredited: try row.decode(9),
-                queueIDs: paymentQueue[customer]?[id] ?? []))
+                queueIDs: invoiceQueue[customer]?[id] ?? []))
         }
+        var serviceQueue: [Int64: [Int64]] = [:]
+        for row in try db.query("""
+            SELECT id, customer_id FROM topup_service_queue WHERE customer_id = ANY($1::bigint[]) ORDER BY id
+            """, [ids]) {
+            serviceQueue[try row.decode(1, as: Int64.self), default: []].append(try row.decode(0, as: Int64.self))
+        }
+
         var orphans: [Int64: [Int64]] = [:]
-        for (customer, byInvoice) in paymentQueue {
+        for (customer, byInvoice) in invoiceQueue {
             for (invoice, queueIDs) in byInvoice where !(invoices[customer] ?? []).contains(where: { $0.id == invoice }) {
                 orphans[customer, default: []] += queueIDs
             }
@@ -215,8 +205,9 @@ public enum ThresholdTopupStore {
             inputs.append(ThresholdTopupInput(
                 customerID: customer.id, asOf: asOf, localAsOf: customer.localAsOf,
                 services: own.sorted { $0.id < $1.id }, entries: changes,
-                invoices: (invoices[customer.id] ?? []).sorted { $0.id < $1.id }, rules: rules))
+                invoices: (invoices[customer.id] ?? []).sorted { $0.id < $1.id }, serviceQueueIDs: serviceQueue[customer.id] ?? [],
+                rules: rules))
         }
-        return Loaded(inputs: inputs, orphanPaymentQueueIDs: orphans)
+        return Loaded(inputs: inputs, orphanInvoiceQueueIDs: orphans)
     }
 }

@@ -78,9 +78,22 @@ public enum ThresholdTopupWriter {
         if !entryQueue.isEmpty {
             try db.execute("DELETE FROM topup_entry_queue WHERE id = ANY($1::bigint[])", [entryQueue])
         }
-        let paymentQueue = plans.flatMap(\.consumedPaymentQueueIDs)
-        if !paymentQueue.isEmpty {
-            try db.execute("DELETE FROM topup_payment_queue WHERE id = ANY($1::bigint[])", [paymentQueue])
+        let invoiceQueue = plans.flatMap(\.consumedInvoiceQueueIDs)
+        if !invoiceQueue.isEmpty {
+            try db.execute("DELETE FROM topup_invoice_queue WHERE id = ANY($1::bigint[])", [invoiceQueue])
+        }
+        let serviceQueue = plans.flatMap(\.consumedServiceQueueIDs)
+        if !serviceQueue.isEmpty {
+            try db.execute("DELETE FROM topup_service_queue WHERE id = ANY($1::bigint[])", [serviceQueue])
+        }
+        // Held back by max_topups_per_day: queued again, so the next runs look again (and the
+        // first one on the customer's next local day invoices it).
+        let heldBack = plans.flatMap { plan in plan.limitReached.map { (plan.customerID, $0.serviceID) } }
+        if !heldBack.isEmpty {
+            try db.execute("""
+                INSERT INTO topup_service_queue (customer_id, service_id)
+                SELECT * FROM unnest($1::bigint[], $2::bigint[])
+                """, [heldBack.map(\.0), heldBack.map(\.1)])
         }
         return written
     }

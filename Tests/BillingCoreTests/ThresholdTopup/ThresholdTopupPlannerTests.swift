@@ -41,9 +41,10 @@ struct ThresholdTopupPlannerTests {
     }
 
     static func plan(services: [Input.Service] = [service()], entries: [Input.EntryChange] = [], invoices: [Input.TopupInvoice] = [],
-                     maxPerDay: Int = 3) throws -> ThresholdTopupPlan {
+                     serviceQueue: [Int64] = [], maxPerDay: Int = 3) throws -> ThresholdTopupPlan {
         try ThresholdTopupPlanner.plan(Input(customerID: customer, asOf: asOf, localAsOf: today, services: services, entries: entries,
-                                             invoices: invoices, rules: ThresholdTopupRules(dueDays: 7, maxTopupsPerDay: maxPerDay)))
+                                             invoices: invoices, serviceQueueIDs: serviceQueue,
+                                             rules: ThresholdTopupRules(dueDays: 7, maxTopupsPerDay: maxPerDay)))
     }
 
     // MARK: - Debits
@@ -240,13 +241,15 @@ struct ThresholdTopupPlannerTests {
         let third = try Self.plan(services: [Self.service(today: 2)], maxPerDay: 3)
         #expect(third.invoices.map(\.sourceKey) == ["tt:inv:30:2026-10-14:3"])
         // A fourth is not: reported, and the debit is still planned.
-        let fourth = try Self.plan(services: [Self.service(balance: 0, today: 3)], entries: [Self.change(1, Self.entry(60))], maxPerDay: 3)
+        let fourth = try Self.plan(services: [Self.service(balance: 0, today: 3)], entries: [Self.change(1, Self.entry(60))], serviceQueue: [5, 6], maxPerDay: 3)
         #expect(fourth.invoices.isEmpty)
         #expect(fourth.ledger.map(\.amount) == [-100])
         #expect(fourth.limitReached.map(\.serviceID) == [30])
         #expect(fourth.limitReached.first?.reason.contains("service 30: max_topups_per_day = 3 reached on 2026-10-14 (3 top-up invoices issued that day)") == true)
         #expect(fourth.limitReached.first?.reason.contains("balance -1.00 USD") == true)
         #expect(fourth.limitReached.first?.reason.contains("issued on 2026-10-15") == true)
+        // Its service-queue rows are consumed (the writer queues the service again).
+        #expect(fourth.consumedServiceQueueIDs == [5, 6])
     }
 
     @Test("the invoice is due due_days after the local as-of date")
@@ -267,7 +270,7 @@ struct ThresholdTopupPlannerTests {
             minutes: nil, hourlyRate: nil, sourceKey: "tt:credit:5:1")])
         #expect(plan.statusChanges.map { [$0.from, $0.to] } == [[.issued, .paid]])
         #expect(plan.statusChanges.map(\.auditSourceKey) == ["tt:paid:5:1"])
-        #expect(plan.consumedPaymentQueueIDs == [77])
+        #expect(plan.consumedInvoiceQueueIDs == [77])
 
         let partly = try Self.plan(services: [Self.service(balance: 500)], invoices: [Self.invoice(5, paid: 999)])
         #expect(partly.ledger.isEmpty)

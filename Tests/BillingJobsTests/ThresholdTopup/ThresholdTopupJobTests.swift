@@ -108,7 +108,8 @@ struct ThresholdTopupJobTests {
         #expect(try f.topups(customer: customer).map(\.total) == [1000, 1000])
         #expect(try f.topups(customer: customer).map(\.status) == ["paid", "issued"])
         #expect(try f.count("topup_entry_queue") == 0)
-        #expect(try f.count("topup_payment_queue") == 0)
+        #expect(try f.count("topup_invoice_queue") == 0)
+        #expect(try f.count("topup_service_queue") == 0)
     }
 
     @Test("debits are never edited: edits, withdrawals, deletions and a price change are corrected by adjustment rows")
@@ -333,6 +334,9 @@ struct ThresholdTopupJobTests {
         let runID = try #require(third.runID)
         #expect(try JobRunStore.find(db, id: runID)?.stats["reported"]?.arrayValue?.count == 1)
 
+        // Held back: queued again, so every run looks again.
+        #expect(try f.count("topup_service_queue", where: "service_id = $1", [service]) == 1)
+
         // Still Oct 14 in New York: reported again, nothing written.
         let lateEvening = try Self.run(database, "2026-10-15T02:05:00Z", maxPerDay: 2)
         #expect(lateEvening.exitStatus == .dataError)
@@ -343,6 +347,7 @@ struct ThresholdTopupJobTests {
         #expect(nextDay.exitStatus == .success)
         #expect(Self.keys(nextDay, .invoices) == ["tt:inv:\(service):2026-10-15:1"])
         #expect(nextDay.output.records[.invoices]?.first?.fields["due_on"] == "2026-10-22")
+        #expect(try f.count("topup_service_queue") == 0)
     }
 
     @Test("pending services get their first pack; suspended and cancelled ones are debited but get no pack")
@@ -389,7 +394,7 @@ struct ThresholdTopupJobTests {
         try f.entry(customer: customer, ticket: ticket, workedAt: "2026-10-03T14:00:00Z", minutes: 50)
         let (other, _, otherTicket) = try f.prepaidCustomer("Other", plan: plan)
         try f.entry(customer: other, ticket: otherTicket, workedAt: "2026-10-03T10:00:00Z", minutes: 45)
-        let tables = ["credit_ledger", "invoices", "billable_items", "audit_events", "topup_entry_queue", "topup_payment_queue", "job_runs"]
+        let tables = ["credit_ledger", "invoices", "billable_items", "audit_events", "topup_entry_queue", "topup_invoice_queue", "job_runs"]
         let before = try tables.map { try f.count($0) }
 
         let dry = try Self.run(database, "2026-10-04T00:05:00Z", dryRun: true, batchSize: 1)
@@ -512,10 +517,64 @@ struct ThresholdTopupJobTests {
         let newService = try Self.run(database, "2026-10-03T13:05:00Z")
         #expect(newService.output.counts["customers"] == 1)
         #expect(newService.output.counts["invoices"] == 1)
+        // A metered plan switched to pre-paid (with a pack price): its services get their first pack.
+        let switched = try f.plan("was-metered", billing: "metered")
+        try f.price(plan: switched, hourlyRate: 100, topupAmount: 700)
+        let (convert, _, _) = try f.prepaidCustomer("Switching", plan: switched)
+        #expect(try Self.run(database, "2026-10-03T13:35:00Z").output.counts["customers"] == 0)
+        try db.execute("UPDATE plans SET billing = 'prepaid' WHERE id = $1", [switched])
+        let converted = try Self.run(database, "2026-10-03T13:45:00Z")
+        #expect(converted.output.counts["customers"] == 1)
+        #expect(try f.topups(customer: convert).map(\.total) == [700])
         // --customer narrows the visit.
         let filtered = try Self.run(database, "2026-10-03T14:05:00Z", customers: [postpaid])
         #expect(filtered.output.counts["customers"] == 0)
         try Self.expectBalance(f, customer: customer, service: service, 1000)
+    }
+
+    @Test("a service suspended, voided or reactivated is looked at again without any entry or payment change")
+    func statusChangesAndVoids() throws {
+        let database = try TestCluster.makeDatabase()
+        defer { database.drop() }
+        let db = try database.connect()
+        defer { db.close() }
+        let f = Fixtures(db)
+        let (customer, service, _) = try f.prepaidCustomer(plan: try f.prepaidPlan())
+        _ = try Self.run(database, "2026-10-01T00:05:00Z")
+        let first = try #require(try f.topups(customer: customer).first?.id)
+
+        // Suspended (by suspension-sweep, say): visited, but no pack for a suspended service.
+        try db.execute("UPDATE services SET status = 'suspended', suspended_at = '2026-10-10T06:00:00Z', suspend_reason = 'overdue' WHERE id = $1", [service])
+        let suspended = try Self.run(database, "2026-10-10T07:05:00Z")
+        #expect(suspended.output.counts["customers"] == 1)
+        #expect(suspended.output.records.isEmpty)
+
+        // The unpaid pack is voided: P = 0, B = 0, but still suspended: nothing.
+        try db.execute("UPDATE invoices SET status = 'void' WHERE id = $1", [first])
+        let voided = try Self.run(database, "2026-10-10T08:05:00Z")
+        #expect(voided.output.counts["customers"] == 1)
+        #expect(voided.output.records.isEmpty)
+
+        // Reactivated: B + P = 0 <= 0, a new pack.
+        try db.execute("UPDATE services SET status = 'active', suspended_at = NULL, suspend_reason = NULL WHERE id = $1", [service])
+        let reactivated = try Self.run(database, "2026-10-10T09:05:00Z")
+        #expect(Self.keys(reactivated, .invoices) == ["tt:inv:\(service):2026-10-10:1"])
+        let second = try #require(try f.topups(customer: customer).last?.id)
+
+        // Paid and credited, then voided all the same: the credit is taken back, and B + P = 0 asks for a pack.
+        try f.payment(customer: customer, invoice: second, amount: 1000, receivedAt: "2026-10-10T09:30:00Z")
+        _ = try Self.run(database, "2026-10-10T10:05:00Z")
+        try Self.expectBalance(f, customer: customer, service: service, 1000)
+        try db.execute("UPDATE invoices SET status = 'void' WHERE id = $1", [second])
+        let paidVoided = try Self.run(database, "2026-10-10T11:05:00Z")
+        #expect(Self.keys(paidVoided, .ledger) == ["tt:uncredit:\(second):1"])
+        #expect(Self.amounts(paidVoided) == [-1000])
+        #expect(Self.keys(paidVoided, .invoices) == ["tt:inv:\(service):2026-10-10:2"])
+        try Self.expectBalance(f, customer: customer, service: service, 0)
+        #expect(try f.topups(customer: customer).map(\.status) == ["void", "void", "issued"])
+
+        // Nothing left to look at.
+        #expect(try Self.run(database, "2026-10-10T12:05:00Z").output.counts["customers"] == 0)
     }
 
     @Test("entries of a pre-paid service recorded before the migration are debited by the first run")
@@ -535,6 +594,7 @@ struct ThresholdTopupJobTests {
         let entries = try (1...3).map { try f.entry(customer: customer, ticket: ticket, workedAt: "2026-10-0\($0)T10:00:00Z", minutes: 90) }
         _ = try Migrator().migrate(db)
         #expect(try f.count("topup_entry_queue") == 3)
+        #expect(try f.count("topup_service_queue", where: "service_id = $1", [service]) == 1)
 
         var parameters = ThresholdTopupParameters()
         parameters.maxTopupsPerDay = 3

@@ -65,6 +65,8 @@ struct ThresholdTopupCommandTests {
         let limited = try run("2026-10-04T10:05:00Z")
         #expect(limited.status == 65, "\(limited.stderr)")
         #expect(limited.stdout.contains("Reported customers"))
+        #expect(limited.stdout.contains("amount -10.00 USD  reason usage"))
+        #expect(limited.stdout.contains("minutes 600  hourly_rate 1.00 USD"))
         #expect(limited.stdout.contains("service \(service): max_topups_per_day = 1 reached on 2026-10-04 (1 top-up invoice issued that day)"))
         #expect(try f.ledger(customer: customer).map(\.amount) == [-1000, 1000])
         #expect(try run("2026-10-05T00:05:00Z").status == 0)

@@ -85,7 +85,7 @@ public enum TextReport {
 
     static func recordLine(_ record: JSONValue, _ report: JobReport) -> String {
         let code = record["currency"]?.stringValue.flatMap { try? CurrencyCode($0) }
-        let moneyKeys: Set<String> = ["amount", "total", "unit_price"]
+        let moneyKeys: Set<String> = ["amount", "total", "unit_price", "hourly_rate"]
         return (record.objectValue ?? []).compactMap { key, value -> String? in
             if case .null = value { return nil }
             if moneyKeys.contains(key), let amount = value.intValue, let code { return "\(key) \(format(amount, code, report))" }

@@ -29,7 +29,7 @@ struct Measure: ParsableCommand {
                 guard let job = JobName(rawValue: String(name)) else { throw ValidationError("unknown job \(name)") }
                 return job
             }
-        } ?? JobRegistry.implemented
+        } ?? JobName.dailyOrder
         var results: [BenchResult] = []
         for scale in scaling ? [2, 1] : [1] {
             let provider = SyntheticProvider(customers: customers / scale, services: services / scale, entries: entries / scale, month: period)

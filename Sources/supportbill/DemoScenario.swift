@@ -20,6 +20,16 @@ struct DemoScenario {
         // The 1st of the next month, 14:00 UTC: the demo month has closed in every time zone.
         let closing = Instant(utc: next, hour: 14)
         steps = [
+            // Pre-paid credit through the month (threshold-topup runs hourly in production): the
+            // first pack on the 1st, paid the next day; on the 10th the time so far is debited and
+            // the payment credited; at the close the tenth hour is used up and the next pack issued.
+            .run(.thresholdTopup, asOf: Instant(utc: month.firstDay, minute: 5), period: nil, caption: "The 1st: a pre-paid service without credit gets its first pack"),
+            .change(caption: "The 2nd: Fabrikam Servers pays its top-up invoice", sql: """
+                INSERT INTO payments (customer_id, invoice_id, amount, currency, received_at)
+                SELECT customer_id, id, total, currency, issued_at + interval '1 day 9 hours'
+                  FROM invoices WHERE customer_id = 3 AND kind = 'topup' AND status = 'issued'
+                """),
+            .run(.thresholdTopup, asOf: Instant(utc: month.firstDay.adding(days: 9), hour: 12), period: nil, caption: "The 10th: the time worked so far is debited, the paid pack credited"),
             .run(.contractExpiryRollover, asOf: closing, period: nil, caption: "Contracts: activate, charge time, expire, roll over"),
             .run(.incidentGrants, asOf: closing, period: nil, caption: "Incidents: grant packs, consume them for tickets"),
             .change(caption: "The helpdesk clears \"requires incident\" on Tailspin's mail ticket (it was their own network)",
@@ -68,12 +78,4 @@ struct DemoScenario {
          WHERE i.customer_id = 8 AND i.status = 'issued' AND i.total > 0
            AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.invoice_id = i.id AND p.customer_id = i.customer_id);
         """
-
-    /// The steps whose jobs this binary implements.
-    func runnableSteps(implemented: [JobName]) -> [Step] {
-        steps.filter { step in
-            if case .run(let job, _, _, _) = step { return implemented.contains(job) }
-            return true
-        }
-    }
 }

@@ -35,11 +35,11 @@ struct MonthlyRollupCommandTests {
         try #require(parts.count == 2, "the demo did not run the rollup twice:\n\(output)")
         let first = parts[0]
         for line in [
-            "invoice 1  customer 1  period  2026-10-01..2026-10-31  issued  due 2026-11-15  total 335.00 USD",
-            "invoice 2  customer 2  period  2026-10-01..2026-10-31  issued  due 2026-11-15  total 32.25 USD",
-            "invoice 3  customer 5  period  2026-10-01..2026-10-31  issued  due 2026-11-15  total 200.00 USD",
-            "invoice 4  customer 6  period  2026-10-01..2026-10-31  issued  due 2026-11-15  total 41250 JPY",
-            "invoice 5  customer 8  period  2026-10-01..2026-10-31  issued  due 2026-11-16  total 49.00 USD",
+            "  customer 1  period  2026-10-01..2026-10-31  issued  due 2026-11-15  total 335.00 USD",
+            "  customer 2  period  2026-10-01..2026-10-31  issued  due 2026-11-15  total 32.25 USD",
+            "  customer 5  period  2026-10-01..2026-10-31  issued  due 2026-11-15  total 200.00 USD",
+            "  customer 6  period  2026-10-01..2026-10-31  issued  due 2026-11-15  total 41250 JPY",
+            "  customer 8  period  2026-10-01..2026-10-31  issued  due 2026-11-16  total 49.00 USD",
             "USD  invoiced 616.25 USD",
             "customer 9: service 8 (plan retainer-q) has no price in EUR: add a plan_prices row for plan 7 in EUR, then re-run",
             "Support time 2026-10: 4.25 h worked, 2 h included",
@@ -53,7 +53,7 @@ struct MonthlyRollupCommandTests {
         #expect(!rerun.contains("Totals"))
         // A late 30-minute entry: 285 min -> 2.75 h beyond 2 h = 165.00, 135.00 billed: +30.00.
         let rerating = try #require(parts[1].components(separatedBy: "## Re-rating the month").last?.components(separatedBy: "\n=====").first)
-        #expect(rerating.contains("invoice 6  customer 1  adjustment  2026-10-01..2026-10-31  issued  due 2026-11-17  total 30.00 USD"))
+        #expect(rerating.contains("  customer 1  adjustment  2026-10-01..2026-10-31  issued  due 2026-11-17  total 30.00 USD"))
         #expect(rerating.contains("Support time 2026-10 re-rated: 4.25 h → 4.75 h worked"))
         #expect(rerating.contains("USD  adjusted 30.00 USD"))
         // The final listing: Northwind's issued invoice unchanged (2.25 h at 60.00 = 135.00).

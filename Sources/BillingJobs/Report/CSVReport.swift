@@ -5,7 +5,7 @@ import BillingCore
 /// One CSV row per emitted record: `section`, then the union of the records' column names in
 /// the order they first appear. An invoice's items become rows of section `invoice_items` with
 /// the invoice's `source_key` as `invoice_source_key`. Skipped customers are rows of section
-/// `skipped`.
+/// `skipped`, reported ones of section `reported`.
 public enum CSVReport {
     public static func render(_ report: JobReport) -> String {
         var rows: [(section: String, fields: [(String, JSONValue)])] = []
@@ -25,6 +25,9 @@ public enum CSVReport {
         }
         for skip in report.output.skipped {
             rows.append(("skipped", [("customer_id", .int(skip.customerID)), ("reason", .string(skip.reason))]))
+        }
+        for flagged in report.output.reported {
+            rows.append(("reported", [("customer_id", .int(flagged.customerID)), ("reason", .string(flagged.reason))]))
         }
         var columns: [String] = []
         var seen = Set<String>()

@@ -52,6 +52,11 @@ public enum TextReport {
             lines.append("Skipped customers (not billed; fix the data and re-run)")
             for skip in output.skipped { lines.append("  customer \(skip.customerID): \(skip.reason)") }
         }
+        if !output.reported.isEmpty {
+            lines.append("")
+            lines.append("Reported customers (billed, but a safety limit needs a look)")
+            for flagged in output.reported { lines.append("  customer \(flagged.customerID): \(flagged.reason)") }
+        }
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -80,7 +85,7 @@ public enum TextReport {
 
     static func recordLine(_ record: JSONValue, _ report: JobReport) -> String {
         let code = record["currency"]?.stringValue.flatMap { try? CurrencyCode($0) }
-        let moneyKeys: Set<String> = ["amount", "total", "unit_price"]
+        let moneyKeys: Set<String> = ["amount", "total", "unit_price", "hourly_rate"]
         return (record.objectValue ?? []).compactMap { key, value -> String? in
             if case .null = value { return nil }
             if moneyKeys.contains(key), let amount = value.intValue, let code { return "\(key) \(format(amount, code, report))" }

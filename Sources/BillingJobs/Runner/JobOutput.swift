@@ -46,6 +46,10 @@ public struct JobOutput: Sendable {
     public var totals: [CurrencyCode: [String: Int64]] = [:]
     public var records: [ReportSection: [ReportRecord]] = [:]
     public var skipped: [SkippedCustomer] = []
+    /// Customers that were processed (their rows are written) but hit a safety limit a person
+    /// should look at, e.g. threshold-topup's `max_topups_per_day`. Like `skipped`, they make the
+    /// run `partial` with exit 65; unlike `skipped`, the customer's other work was done.
+    public var reported: [SkippedCustomer] = []
     /// Things an operator should read (a safety limit, customers reported for follow-up, ...).
     public var notices: [String] = []
 
@@ -67,6 +71,11 @@ public struct JobOutput: Sendable {
         skipped.append(SkippedCustomer(customerID: customerID, reason: reason))
     }
 
+    /// Reports a customer for follow-up without skipping it (see `reported`).
+    public mutating func report(_ customerID: Int64, _ reason: String) {
+        reported.append(SkippedCustomer(customerID: customerID, reason: reason))
+    }
+
     public mutating func merge(_ other: JobOutput) {
         for (name, value) in other.counts { counts[name, default: 0] += value }
         for (currency, named) in other.totals {
@@ -74,6 +83,7 @@ public struct JobOutput: Sendable {
         }
         for (section, list) in other.records { records[section, default: []] += list }
         skipped += other.skipped
+        reported += other.reported
         notices += other.notices
     }
 
@@ -84,6 +94,7 @@ public struct JobOutput: Sendable {
             copy.records[section] = list.sorted { ($0.customerID ?? -1, $0.sortKey) < ($1.customerID ?? -1, $1.sortKey) }
         }
         copy.skipped = skipped.sorted { ($0.customerID, $0.reason) < ($1.customerID, $1.reason) }
+        copy.reported = reported.sorted { ($0.customerID, $0.reason) < ($1.customerID, $1.reason) }
         return copy
     }
 }

@@ -34,7 +34,7 @@ public struct JobReport: Sendable {
 
     /// The JSON object of DESIGN.md §5: `job`, `run_id`, `dry_run`, `as_of`, `status`, `counts`,
     /// `totals` per currency, every section of emitted rows, `skipped`, plus `period`,
-    /// `notices` and `error`. Keys and rows in a deterministic order.
+    /// `reported`, `notices` and `error`. Keys and rows in a deterministic order.
     public var json: JSONValue {
         var fields: [(String, JSONValue)] = [
             ("job", .string(job.rawValue)),
@@ -54,6 +54,9 @@ public struct JobReport: Sendable {
         fields.append(("skipped", .array(output.skipped.map {
             .object([("customer_id", .int($0.customerID)), ("reason", .string($0.reason))])
         })))
+        fields.append(("reported", .array(output.reported.map {
+            .object([("customer_id", .int($0.customerID)), ("reason", .string($0.reason))])
+        })))
         fields.append(("notices", .array(output.notices.map { .string($0) })))
         fields.append(("error", error.map { .string($0) } ?? .null))
         return .object(fields)
@@ -65,6 +68,7 @@ public struct JobReport: Sendable {
             ("counts", json["counts"] ?? .object([])),
             ("totals", json["totals"] ?? .object([])),
             ("skipped", json["skipped"] ?? .array([])),
+            ("reported", json["reported"] ?? .array([])),
             ("notices", json["notices"] ?? .array([])),
             ("duration_ms", .int(durationMilliseconds)),
         ])

@@ -175,7 +175,7 @@ public struct JobRunner: Sendable {
                     lastProgress = ContinuousClock.now
                 }
             }
-            if !output.skipped.isEmpty {
+            if !output.skipped.isEmpty || !output.reported.isEmpty {
                 status = .partial
                 exit = .dataError
             }
@@ -210,7 +210,7 @@ public struct JobRunner: Sendable {
         let level: Logger.Level = exit == .success ? .info : .warning
         logger.log(level: level, "run finished", metadata: [
             "job.status": "\(status.rawValue)", "job.exit": "\(exit.rawValue)",
-            "job.skipped": "\(output.skipped.count)", "job.duration_ms": "\(result.durationMilliseconds)",
+            "job.skipped": "\(output.skipped.count)", "job.reported": "\(output.reported.count)", "job.duration_ms": "\(result.durationMilliseconds)",
         ])
         return result
     }

@@ -16,7 +16,7 @@ public struct Simulation: Sendable {
     public let source: JobConfigurationSource
     public let jobs: [JobName]
 
-    public init(runner: JobRunner, source: JobConfigurationSource, jobs: [JobName] = JobRegistry.implemented) {
+    public init(runner: JobRunner, source: JobConfigurationSource, jobs: [JobName] = JobName.dailyOrder) {
         self.runner = runner
         self.source = source
         self.jobs = jobs

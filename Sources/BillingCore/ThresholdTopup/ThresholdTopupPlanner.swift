@@ -1,0 +1,213 @@
+/// threshold-topup's rules (DESIGN §4, issue 4) for one customer: plain values in, a plan out.
+///
+/// 1. Entries. Each billable time entry of a pre-paid service is debited once (`usage`):
+///    `-roundHalfUp(roundUp(minutes, increment) × hourly_rate / 60)`. When a debited entry
+///    changes (minutes, billable flag, service, ticket) or is deleted, an `adjustment` row brings
+///    the entry's ledger sum to what it should be now. The rate of an existing debit is the rate
+///    it was made at (recorded on the row), so a later price change never re-rates old work; a
+///    debit that was fully given back (withdrawn, moved away) starts afresh at today's rate.
+/// 2. Invoices. A top-up invoice whose completed payments reach its total is credited once
+///    (`topup`) and marked `paid`; if its payments no longer reach the total, the credit is taken
+///    back (`adjustment`) and it is `issued` again. Credits and reversals are numbered per
+///    invoice, so pay → reverse → pay credits it twice and takes back once, never more.
+/// 3. Top-ups. With B = the service's ledger sum and P = its unpaid issued top-up invoices, both
+///    after steps 1 and 2: when `B + P <= threshold`, one invoice of n packs, n the smallest
+///    n >= 1 with `B + P + n × topup_amount > threshold`. Pending and active services only
+///    (suspended, cancelled and ended ones are still debited and credited), and at most
+///    `max_topups_per_day` invoices per service per local day: beyond it the service is
+///    reported and invoiced on a later day.
+///
+/// Invalid data (a price missing, a zero pack price, an entry whose ticket or service belongs to
+/// another customer) throws `BillingError.invalidInput` with a reason a person can act on; the
+/// job then writes nothing for the customer.
+public enum ThresholdTopupPlanner {
+    public static func plan(_ input: ThresholdTopupInput) throws -> ThresholdTopupPlan {
+        var plan = ThresholdTopupPlan(customerID: input.customerID)
+        plan.consumedServiceQueueIDs = input.serviceQueueIDs
+        let services = Dictionary(input.services.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+
+        for change in input.entries.sorted(by: { $0.entryID < $1.entryID }) {
+            if try planEntry(change, input, services, &plan) {
+                plan.consumedEntryQueueIDs += change.queueIDs
+            } else {
+                plan.deferredEntryIDs.append(change.entryID)
+            }
+        }
+
+        var statusAfter: [Int64: ThresholdTopupInput.InvoiceStatus] = [:]
+        for invoice in input.invoices.sorted(by: { $0.id < $1.id }) {
+            statusAfter[invoice.id] = try reconcile(invoice, input, &plan)
+            plan.consumedInvoiceQueueIDs += invoice.queueIDs
+        }
+
+        var pending: [Int64: Int64] = [:]
+        for invoice in input.invoices where statusAfter[invoice.id] == .issued {
+            guard let service = invoice.serviceID else { continue }
+            pending[service] = try MoneyMath.add(pending[service] ?? 0, invoice.total)
+        }
+        var delta: [Int64: Int64] = [:]
+        for row in plan.ledger { delta[row.serviceID] = try MoneyMath.add(delta[row.serviceID] ?? 0, row.amount) }
+
+        for service in input.services.sorted(by: { $0.id < $1.id })
+        where service.customerID == input.customerID && service.isPrepaid && takesNewPacks(service, on: input.localAsOf) {
+            let price = try requirePrice(service)
+            guard price.topupAmount > 0 else {
+                throw BillingError.invalidInput(
+                    "service \(service.id) (plan \(service.planCode)) has topup_amount 0 in \(service.currency.code): "
+                    + "a pre-paid plan needs a pack price above 0 (plan_prices)")
+            }
+            let balance = try MoneyMath.add(service.balance, delta[service.id] ?? 0)
+            let open = pending[service.id] ?? 0
+            let covered = try MoneyMath.add(balance, open)
+            guard covered <= price.threshold else { continue }
+            let (gap, overflow) = price.threshold.subtractingReportingOverflow(covered)
+            guard !overflow else { throw BillingError.overflow("threshold \(price.threshold) - \(covered)") }
+            let packs = gap / price.topupAmount + 1
+            let currency = service.currency
+            guard service.topupsIssuedToday < input.rules.maxTopupsPerDay else {
+                plan.limitReached.append(ThresholdTopupPlan.LimitReached(
+                    serviceID: service.id,
+                    reason: "service \(service.id): max_topups_per_day = \(input.rules.maxTopupsPerDay) reached on \(input.localAsOf) "
+                        + "(\(service.topupsIssuedToday) top-up invoice\(service.topupsIssuedToday == 1 ? "" : "s") issued that day); balance "
+                        + "\(currency.format(balance)), unpaid top-ups \(currency.format(open)), threshold "
+                        + "\(currency.format(price.threshold)): the next top-up is issued on \(input.localAsOf.adding(days: 1)) "
+                        + "(check the service's usage, or raise max_topups_per_day)"))
+                continue
+            }
+            let number = service.topupsIssuedToday + 1
+            plan.invoices.append(ThresholdTopupPlan.TopupInvoice(
+                serviceID: service.id, currency: currency.code, packs: packs, packPrice: price.topupAmount,
+                amount: try MoneyMath.multiply(packs, price.topupAmount),
+                dueOn: input.localAsOf.adding(days: input.rules.dueDays),
+                description: "\(service.planName) for service \(service.id), balance \(currency.format(balance))",
+                sourceKey: "tt:inv:\(service.id):\(input.localAsOf):\(number)",
+                itemSourceKey: "tt:item:\(service.id):\(input.localAsOf):\(number)",
+                balance: balance, pending: open, threshold: price.threshold
+            ))
+        }
+        return plan
+    }
+
+    /// Suspended and cancelled services, and services whose term has ended, get no new packs.
+    static func takesNewPacks(_ service: ThresholdTopupInput.Service, on date: LocalDate) -> Bool {
+        guard service.status == .pending || service.status == .active else { return false }
+        if let end = service.endsOn, end <= date { return false }
+        return true
+    }
+
+    private static func requirePrice(_ service: ThresholdTopupInput.Service) throws -> ThresholdTopupInput.Price {
+        guard let price = service.price else {
+            throw BillingError.invalidInput(
+                "service \(service.id) (plan \(service.planCode)) has no price in \(service.currency.code): "
+                + "add a plan_prices row for the plan in \(service.currency.code)")
+        }
+        return price
+    }
+
+    /// Plans the ledger rows for one queued entry. Returns false when the entry is not due yet
+    /// (worked after as-of): it stays queued and nothing is written for it.
+    private static func planEntry(_ change: ThresholdTopupInput.EntryChange, _ input: ThresholdTopupInput,
+                                  _ services: [Int64: ThresholdTopupInput.Service], _ plan: inout ThresholdTopupPlan) throws -> Bool {
+        let customer = input.customerID
+        // What the ledger should hold for the entry now, for this customer: (service, minutes, rate).
+        var target: (service: ThresholdTopupInput.Service, minutes: Int64, rate: Int64)?
+        if let entry = change.entry, entry.customerID == customer {
+            guard let ticketCustomer = entry.ticketCustomerID else {
+                throw BillingError.invalidInput("time entry \(change.entryID) refers to ticket \(entry.ticketID), which does not exist")
+            }
+            guard ticketCustomer == customer else {
+                throw BillingError.invalidInput(
+                    "time entry \(change.entryID) belongs to customer \(customer) but its ticket \(entry.ticketID) belongs to customer \(ticketCustomer)")
+            }
+            if let serviceID = entry.effectiveServiceID {
+                guard let service = services[serviceID] else {
+                    throw BillingError.invalidInput("time entry \(change.entryID) is charged to service \(serviceID), which does not exist")
+                }
+                guard service.customerID == customer else {
+                    throw BillingError.invalidInput(
+                        "time entry \(change.entryID) of customer \(customer) is charged to service \(serviceID), which belongs to customer \(service.customerID)")
+                }
+                if service.isPrepaid && entry.billable {
+                    guard entry.workedAt <= input.asOf else { return false }
+                    let price = try requirePrice(service)
+                    let minutes = try MoneyMath.roundUp(minutes: entry.minutes, toIncrement: service.incrementMinutes)
+                    target = (service, minutes, price.hourlyRate)
+                }
+            }
+        }
+
+        var rowsPlanned = 0
+        func key(_ serviceID: Int64, _ rows: Int) -> String {
+            "tt:adj:\(change.entryID):\(customer):\(serviceID):\(rows + 1)"
+        }
+        // Give back what is debited on services the entry no longer belongs to.
+        for debit in change.debits.sorted(by: { $0.serviceID < $1.serviceID })
+        where debit.serviceID != target?.service.id && !debit.isSettled {
+            plan.ledger.append(ThresholdTopupPlan.LedgerRow(
+                serviceID: debit.serviceID, amount: -debit.netAmount, currency: debit.currency, reason: .adjustment,
+                timeEntryID: change.entryID, invoiceID: nil, minutes: -debit.netMinutes, hourlyRate: debit.hourlyRate,
+                sourceKey: key(debit.serviceID, debit.rows)))
+            rowsPlanned += 1
+        }
+        guard let target else { return true }
+        let existing = change.debits.first { $0.serviceID == target.service.id }
+        if let existing, !existing.isSettled {
+            guard existing.netMinutes != target.minutes else { return true }
+            let rate = existing.hourlyRate ?? target.rate
+            let owed = -(try MoneyMath.amount(minutes: target.minutes, ratePerHour: rate))
+            let (minutes, overflow) = target.minutes.subtractingReportingOverflow(existing.netMinutes)
+            guard !overflow else { throw BillingError.overflow("\(target.minutes) - \(existing.netMinutes) minutes") }
+            plan.ledger.append(ThresholdTopupPlan.LedgerRow(
+                serviceID: target.service.id, amount: try MoneyMath.add(owed, -existing.netAmount),
+                currency: existing.currency, reason: .adjustment, timeEntryID: change.entryID, invoiceID: nil,
+                minutes: minutes, hourlyRate: rate, sourceKey: key(target.service.id, existing.rows)))
+        } else {
+            let amount = -(try MoneyMath.amount(minutes: target.minutes, ratePerHour: target.rate))
+            let first = change.ledgerRowsAnyCustomer == 0 && rowsPlanned == 0
+            plan.ledger.append(ThresholdTopupPlan.LedgerRow(
+                serviceID: target.service.id, amount: amount, currency: target.service.currency.code,
+                reason: first ? .usage : .adjustment, timeEntryID: change.entryID, invoiceID: nil,
+                minutes: target.minutes, hourlyRate: target.rate,
+                sourceKey: first ? "tt:usage:\(change.entryID)" : key(target.service.id, existing?.rows ?? 0)))
+        }
+        return true
+    }
+
+    /// Credits or takes back one top-up invoice and moves its status. Returns its status after.
+    private static func reconcile(_ invoice: ThresholdTopupInput.TopupInvoice, _ input: ThresholdTopupInput,
+                                  _ plan: inout ThresholdTopupPlan) throws -> ThresholdTopupInput.InvoiceStatus {
+        guard let serviceID = invoice.serviceID else {
+            throw BillingError.invalidInput(
+                "top-up invoice \(invoice.id) has no top-up item naming its service, so its payment cannot be credited to a service")
+        }
+        let billed = invoice.status == .issued || invoice.status == .paid
+        let shouldBeCredited = billed && invoice.total > 0 && invoice.isFullyPaid
+        let credited = invoice.credits > invoice.reversals
+        var credits = invoice.credits
+        if shouldBeCredited && !credited {
+            credits += 1
+            plan.ledger.append(ThresholdTopupPlan.LedgerRow(
+                serviceID: serviceID, amount: invoice.total, currency: invoice.currency, reason: .topup,
+                timeEntryID: nil, invoiceID: invoice.id, minutes: nil, hourlyRate: nil,
+                sourceKey: "tt:credit:\(invoice.id):\(credits)"))
+        } else if !shouldBeCredited && credited {
+            plan.ledger.append(ThresholdTopupPlan.LedgerRow(
+                serviceID: serviceID, amount: -invoice.netCredited, currency: invoice.currency, reason: .adjustment,
+                timeEntryID: nil, invoiceID: invoice.id, minutes: nil, hourlyRate: nil,
+                sourceKey: "tt:uncredit:\(invoice.id):\(invoice.credits)"))
+        }
+        if shouldBeCredited && invoice.status == .issued {
+            plan.statusChanges.append(ThresholdTopupPlan.StatusChange(
+                invoiceID: invoice.id, from: .issued, to: .paid, serviceID: serviceID, total: invoice.total,
+                paid: invoice.completedPaid, currency: invoice.currency, auditSourceKey: "tt:paid:\(invoice.id):\(credits)"))
+            return .paid
+        }
+        if invoice.status == .paid && !invoice.isFullyPaid {
+            plan.statusChanges.append(ThresholdTopupPlan.StatusChange(
+                invoiceID: invoice.id, from: .paid, to: .issued, serviceID: serviceID, total: invoice.total,
+                paid: invoice.completedPaid, currency: invoice.currency, auditSourceKey: nil))
+            return .issued
+        }
+        return invoice.status
+    }
+}

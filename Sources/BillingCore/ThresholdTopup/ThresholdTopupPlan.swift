@@ -60,9 +60,12 @@ public struct ThresholdTopupPlan: Sendable, Equatable {
         public var total: Int64
         public var paid: Int64
         public var currency: CurrencyCode
-        /// `audit_events.source_key` of the `invoice_paid` event (nil when unpaying: DESIGN §4
-        /// has no event for it; the ledger's reversal row records it).
+        /// `audit_events.source_key` of the `invoice_paid` (or, when unpaying, `invoice_unpaid`)
+        /// event; numbered by credit generation, so pay -> reverse -> pay records each move once.
         public var auditSourceKey: String?
+
+        /// The audit event the change records.
+        public var auditEvent: String { to == .paid ? "invoice_paid" : "invoice_unpaid" }
 
         public init(invoiceID: Int64, from: ThresholdTopupInput.InvoiceStatus, to: ThresholdTopupInput.InvoiceStatus, serviceID: Int64?, total: Int64, paid: Int64, currency: CurrencyCode, auditSourceKey: String?) {
             self.invoiceID = invoiceID

@@ -205,7 +205,7 @@ public enum ThresholdTopupPlanner {
         if invoice.status == .paid && !invoice.isFullyPaid {
             plan.statusChanges.append(ThresholdTopupPlan.StatusChange(
                 invoiceID: invoice.id, from: .paid, to: .issued, serviceID: serviceID, total: invoice.total,
-                paid: invoice.completedPaid, currency: invoice.currency, auditSourceKey: nil))
+                paid: invoice.completedPaid, currency: invoice.currency, auditSourceKey: "tt:unpaid:\(invoice.id):\(invoice.credits)"))
             return .issued
         }
         return invoice.status

@@ -98,7 +98,7 @@ public struct ThresholdTopupJob: BillingJob {
             output.count("events")
             output.append(.events, ReportRecord(customerID: event.customerID, sortKey: event.sourceKey, fields: [
                 ("id", .int(event.id)), ("at", .string(asOf.description)), ("customer_id", .int(event.customerID)), ("entity", "invoice"),
-                ("entity_id", .int(event.invoiceID)), ("event", "invoice_paid"), ("detail", event.detail),
+                ("entity_id", .int(event.invoiceID)), ("event", .string(event.event)), ("detail", event.detail),
                 ("source_key", .string(event.sourceKey)),
             ]))
         }

@@ -58,6 +58,7 @@ public enum ThresholdTopupWriter {
         public let id: Int64
         public let customerID: Int64
         public let invoiceID: Int64
+        public let event: String
         public let detail: JSONValue
         public let sourceKey: String
     }
@@ -141,7 +142,7 @@ public enum ThresholdTopupWriter {
             }.sorted { $0.invoiceID < $1.invoiceID }
         let movedIDs = Set(moved.map(\.invoiceID))
         let paid = plans.flatMap { plan in
-            plan.statusChanges.filter { $0.to == .paid && movedIDs.contains($0.invoiceID) && $0.auditSourceKey != nil }.map { (plan.customerID, $0) }
+            plan.statusChanges.filter { movedIDs.contains($0.invoiceID) && $0.auditSourceKey != nil }.map { (plan.customerID, $0) }
         }
         guard !paid.isEmpty else { return (moved, []) }
         let details: [JSONValue] = paid.map { _, change in
@@ -153,13 +154,14 @@ public enum ThresholdTopupWriter {
         }
         let events = try db.query("""
             INSERT INTO audit_events (run_id, at, customer_id, entity, entity_id, event, detail, source_key)
-            SELECT $1, $2, u.customer_id, 'invoice', u.invoice_id, 'invoice_paid', u.detail::jsonb, u.source_key
-              FROM unnest($3::bigint[], $4::bigint[], $5::text[], $6::text[]) AS u(customer_id, invoice_id, detail, source_key)
+            SELECT $1, $2, u.customer_id, 'invoice', u.invoice_id, u.event, u.detail::jsonb, u.source_key
+              FROM unnest($3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::text[]) AS u(customer_id, invoice_id, detail, source_key, event)
             ON CONFLICT (source_key) DO NOTHING
-            RETURNING id, customer_id, entity_id, detail, source_key
-            """, [runID, asOf, paid.map(\.0), paid.map(\.1.invoiceID), details.map(\.compactText), paid.map { $0.1.auditSourceKey ?? "" }]).map { row in
+            RETURNING id, customer_id, entity_id, event, detail, source_key
+            """, [runID, asOf, paid.map(\.0), paid.map(\.1.invoiceID), details.map(\.compactText), paid.map { $0.1.auditSourceKey ?? "" },
+                  paid.map(\.1.auditEvent)]).map { row in
                 EventRecord(id: try row.decode(0), customerID: try row.decode(1), invoiceID: try row.decode(2),
-                            detail: try row.decode(3), sourceKey: try row.decode(4))
+                            event: try row.decode(3), detail: try row.decode(4), sourceKey: try row.decode(5))
             }
         return (moved, events)
     }

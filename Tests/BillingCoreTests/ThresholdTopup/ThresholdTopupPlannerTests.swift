@@ -293,7 +293,8 @@ struct ThresholdTopupPlannerTests {
         #expect(reversed.ledger.map(\.reason) == [.adjustment])
         #expect(reversed.ledger.map(\.sourceKey) == ["tt:uncredit:5:1"])
         #expect(reversed.statusChanges.map { [$0.from, $0.to] } == [[.paid, .issued]])
-        #expect(reversed.statusChanges.map(\.auditSourceKey) == [nil])
+        #expect(reversed.statusChanges.map(\.auditSourceKey) == ["tt:unpaid:5:1"])
+        #expect(reversed.statusChanges.map(\.auditEvent) == ["invoice_unpaid"])
         // B = 5.00, and the unpaid invoice counts again as P = 10.00: no new pack.
         #expect(reversed.invoices.isEmpty)
 

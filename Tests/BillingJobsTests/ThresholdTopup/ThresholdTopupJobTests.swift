@@ -229,6 +229,9 @@ struct ThresholdTopupJobTests {
         #expect(reversed.output.counts["invoices_unpaid"] == 1)
         #expect(reversed.output.counts["invoices"] == nil)
         #expect(reversed.output.notices.contains { $0.contains("top-up invoice \(invoice) is unpaid again") })
+        // The move back to issued is audited with the event suspension-sweep uses for it.
+        #expect(Self.keys(reversed, .events) == ["tt:unpaid:\(invoice):1"])
+        #expect(reversed.output.records[.events]?.first?.fields["event"] == "invoice_unpaid")
         #expect(try f.topups(customer: customer).map(\.status) == ["issued"])
         try Self.expectBalance(f, customer: customer, service: service, 0)
 

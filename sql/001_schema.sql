@@ -299,9 +299,11 @@ CREATE TABLE audit_events (
     customer_id bigint REFERENCES customers (id),  -- NULL for events of org-unit or item contracts
     entity      text NOT NULL,
     entity_id   bigint NOT NULL,
+    -- DESIGN §4's names, plus invoice_unpaid: a paid invoice whose payment is reversed is
+    -- unpaid again (suspension-sweep, threshold-topup), and every change is an event.
     event       text NOT NULL CHECK (event IN ('suspended', 'unsuspended', 'group_added', 'group_removed',
-                                               'invoice_paid', 'contract_activated', 'contract_expired',
-                                               'grant_revoked', 'incident_returned')),
+                                               'invoice_paid', 'invoice_unpaid', 'contract_activated',
+                                               'contract_expired', 'grant_revoked', 'incident_returned')),
     detail      jsonb NOT NULL DEFAULT '{}',
     -- Set where an event can happen only once (a contract is activated once), so a rerun cannot
     -- record it twice; NULL where the same event may recur (suspended, unsuspended, ...).

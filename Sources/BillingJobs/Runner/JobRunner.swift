@@ -171,7 +171,13 @@ public struct JobRunner: Sendable {
                 done += batch.count
                 onProgress?(done, lookup.customers.count)
                 if ContinuousClock.now - lastProgress > .seconds(5) || done == lookup.customers.count {
-                    logger.info("progress", metadata: ["job.customers_done": "\(done)", "job.customers_total": "\(lookup.customers.count)"])
+                    // Estimate from the pace so far: batches are of similar size.
+                    let elapsed = JobRunner.milliseconds(since: started)
+                    let remaining = done > 0 ? elapsed * Int64(lookup.customers.count - done) / Int64(done) / 1000 : 0
+                    logger.info("progress", metadata: [
+                        "job.customers_done": "\(done)", "job.customers_total": "\(lookup.customers.count)",
+                        "job.seconds_left": "\(remaining)",
+                    ])
                     lastProgress = ContinuousClock.now
                 }
             }

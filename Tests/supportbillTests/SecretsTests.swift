@@ -117,11 +117,22 @@ struct SecretsTests {
                 Self.expectNoSecret(password, in: result, "\(source) \(command)")
             }
         }
+        // 4. A run that fails after it started: its job_runs.error is recorded, without the password.
+        try support.execute("REVOKE INSERT ON invoices FROM supportbill_runner")
+        try f.service(customer: try f.customer("Contoso"), plan: plan, startsOn: "2026-10-05")
+        let right = try cluster.invocation(.environment, password: password, socket: postgres.socketDirectory)
+        let failed = try ChildProcess.supportbill(["run", "monthly-rollup", "--period", "2026-10", "--as-of", "2026-11-01T14:00:00Z",
+                                                   "--format", "json", "--database", right.database], environment: right.environment)
+        #expect(failed.status == 1, "\(failed.stderr)")
+        Self.expectNoSecret(password, in: failed, "a failed run")
+        let error = try support.query("SELECT error FROM job_runs WHERE status = 'failed'").scalar(String.self)
+        #expect(error?.contains("permission denied for table invoices") == true, "\(error ?? "no failed run")")
+
         let runs = try support.query("SELECT count(*), count(*) FILTER (WHERE r::text LIKE '%' || $1 || '%' OR r::text LIKE '%' || $2 || '%') FROM job_runs r",
                                      [password, wrong]).first
-        #expect(try runs?.decode(0, as: Int.self) == 9)
+        #expect(try runs?.decode(0, as: Int.self) == 10)
         #expect(try runs?.decode(1, as: Int.self) == 0)
-        let skipped = try support.query("SELECT DISTINCT stats -> 'skipped' -> 0 ->> 'reason' FROM job_runs").map { try $0.decode(0, as: String?.self) }
+        let skipped = try support.query("SELECT DISTINCT stats -> 'skipped' -> 0 ->> 'reason' FROM job_runs WHERE status = 'partial'").map { try $0.decode(0, as: String?.self) }
         #expect(skipped.count == 1 && skipped.first??.contains("has no price in EUR") == true)
     }
 

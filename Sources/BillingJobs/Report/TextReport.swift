@@ -57,7 +57,7 @@ public enum TextReport {
             lines.append("Reported customers (billed, but a safety limit needs a look)")
             for flagged in output.reported { lines.append("  customer \(flagged.customerID): \(flagged.reason)") }
         }
-        return lines.joined(separator: "\n") + "\n"
+        return lines.map(TextSafety.printable).joined(separator: "\n") + "\n"
     }
 
     static func invoiceLines(_ invoice: JSONValue, _ report: JobReport) -> [String] {

@@ -1,3 +1,5 @@
+import BillingStore
+import EmbeddedPostgres
 import Foundation
 import Postgres
 
@@ -33,10 +35,27 @@ public final class FaultScenario: @unchecked Sendable {
         return scenario
     }
 
-    private init(scale: FaultScale) throws {
+    /// A scenario of its own in a new database of `cluster` (a cluster the caller started, e.g.
+    /// one a test crashes), not shared with other tests.
+    public static func make(on cluster: EmbeddedPostgres, scale: FaultScale) throws -> FaultScenario {
+        let admin = try cluster.connect()
+        try admin.execute("CREATE DATABASE fault_template")
+        admin.close()
+        let database = TestDatabase(name: "fault_template", cluster: cluster)
+        let db = try database.connect()
+        _ = try Migrator().migrate(db)
+        db.close()
+        return try FaultScenario(scale: scale, template: database)
+    }
+
+    private convenience init(scale: FaultScale) throws {
+        try self.init(scale: scale, template: try TestCluster.makeDatabase())
+    }
+
+    private init(scale: FaultScale, template: TestDatabase) throws {
         self.scale = scale
         jobsDir = try FaultMonth.writeJobsDirectory()
-        template = try TestCluster.makeDatabase()
+        self.template = template
         let db = try template.connect()
         try FaultMonth(scale: scale).generate(db)
         db.close()

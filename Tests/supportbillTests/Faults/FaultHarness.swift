@@ -15,18 +15,18 @@ final class FaultHarness {
     let scenario: FaultScenario
     let job: String
     let database: TestDatabase
-    let watcher: PostgresConnection
+    private(set) var watcher: PostgresConnection
     let clean: FaultScenario.CleanRun
     /// The sections a batch writes per customer (nil: all). contract-expiry-rollover activates
     /// and expires contracts in `prepare`, before the batches, so only its charges and items
     /// are per customer.
     let perCustomerSections: Set<String>?
 
-    init(_ job: String, _ name: String) throws {
-        scenario = try FaultScenario.get()
+    init(_ job: String, _ name: String, scenario: FaultScenario? = nil) throws {
+        self.scenario = try scenario ?? FaultScenario.get()
         self.job = job
-        clean = try scenario.cleanRun(job)
-        database = try scenario.makeDatabase(name)
+        clean = try self.scenario.cleanRun(job)
+        database = try self.scenario.makeDatabase(name)
         watcher = try database.connect()
         perCustomerSections = job == "contract-expiry-rollover" ? ["contract_charges", "billable_items"] : nil
     }
@@ -34,6 +34,12 @@ final class FaultHarness {
     func close() {
         watcher.close()
         database.drop()
+    }
+
+    /// A new watching session, after the server restarted.
+    func reconnect() throws {
+        watcher.close()
+        watcher = try database.connect()
     }
 
     var probe: RunnerProbe { RunnerProbe(watcher, job: job) }

@@ -66,13 +66,17 @@ extension FaultTests {
             #expect(try harness.runs().first?.error?.contains("stale") == true)
         }
 
-        @Test("mid-write: killed inside a batch's transaction after it inserted invoices, the batch leaves nothing; the rerun equals one clean run", arguments: [
+        /// Per job, a write a batch makes after earlier writes of its own: (job, section, source key
+        /// prefix, the statement the run waits in).
+        static let writes = [
             ("monthly-rollup", "billable_items", "mr:usage:", "INSERT INTO billable_items"),
             ("threshold-topup", "credit_ledger", "tt:usage:", "INSERT INTO credit_ledger"),
             ("contract-expiry-rollover", "contract_charges", "ce:charge:", "INSERT INTO contract_charges"),
             ("incident-grants", "incident_grants", "ig:period:", "INSERT INTO incident_grants"),
             ("suspension-sweep", "services", "", "UPDATE services"),
-        ])
+        ]
+
+        @Test("mid-write: killed inside a batch's transaction after it inserted invoices, the batch leaves nothing; the rerun equals one clean run", arguments: KillTests.writes)
         func midWrite(job: String, section: String, keyPrefix: String, statement: String) throws {
             let harness = try FaultHarness(job, "kill_write_\(section)")
             defer { harness.close() }

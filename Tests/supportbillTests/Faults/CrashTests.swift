@@ -14,8 +14,12 @@ extension FaultTests {
     /// the shared one serves the other tests.
     @Suite("PostgreSQL crash mid-run, then a rerun")
     struct CrashTests {
-        /// Smaller than the kill tests' month: the scenario is built again on the test's cluster.
-        static let scale = FaultScale(customers: 400, entriesPerTicket: 4, batchSize: 20)
+        /// Smaller than the kill tests' month by default, as the scenario is built again on the
+        /// test's cluster; `SUPPORTBILL_FAULT_SCALE` chooses it as for the other fault tests.
+        static var scale: FaultScale {
+            ProcessInfo.processInfo.environment["SUPPORTBILL_FAULT_SCALE"] == nil
+                ? FaultScale(customers: 400, entriesPerTicket: 4, batchSize: 20) : .current
+        }
 
         @Test("crash inside a batch's write, for every job: the run exits 69 naming the lost connection, the batch leaves nothing, earlier batches stay whole; the rerun equals one clean run")
         func crashMidWrite() throws {

@@ -15,6 +15,8 @@ import Postgres
 /// - A batch that fails on a customer's data is retried customer by customer; the customers
 ///   that still fail are skipped with the reason, the others are billed, the run ends `partial`.
 ///   Serialization failures and deadlocks are retried a bounded number of times.
+/// - Two different jobs over the same customer never interleave inside a batch: a real run's
+///   batch takes its customers' locks first (`CustomerLocks`).
 /// - A dry run takes the same path inside one transaction that is rolled back: batches become
 ///   savepoints, the `job_runs` row is written and discarded, the lock is released at the end.
 ///   `simulate` runs many jobs the same way inside one transaction.
@@ -171,7 +173,7 @@ public struct JobRunner: Sendable {
             var lastProgress = ContinuousClock.now
             for batch in customers.chunks(of: max(1, request.batchSize)) {
                 if let signal = interruption.requested { throw JobStop.interrupted(signal) }
-                output.merge(try process(job, batch, context, nested: nested, logger: logger))
+                output.merge(try process(job, batch, context, nested: nested, lockCustomers: !request.dryRun, logger: logger))
                 done += batch.count
                 onProgress?(done, customers.count)
                 if ContinuousClock.now - lastProgress > .seconds(5) || done == customers.count {
@@ -244,11 +246,17 @@ public struct JobRunner: Sendable {
 
     /// One batch in its own transaction (a savepoint on a dry run), retried on serialization
     /// failures, and split customer by customer when a customer's data makes it fail.
-    private func process(_ job: any BillingJob, _ batch: [CustomerRecord], _ context: JobContext, nested: Bool, logger: Logger) throws -> JobOutput {
+    /// A real run's batch first takes its customers' locks (`CustomerLocks`), so another job's
+    /// batch over the same customers runs wholly before or after it. A dry run writes nothing
+    /// another run could see and takes none: it never holds a timer's run up.
+    private func process(_ job: any BillingJob, _ batch: [CustomerRecord], _ context: JobContext, nested: Bool, lockCustomers: Bool, logger: Logger) throws -> JobOutput {
         var attempt = 0
         while true {
             do {
-                return try inScope(nested, context.db) { try job.process(batch, context) }
+                return try inScope(nested, context.db) {
+                    if lockCustomers { try CustomerLocks.lock(context.db, customers: batch.map(\.id)) }
+                    return try job.process(batch, context)
+                }
             } catch let error as PostgresError where error.isRetryable && attempt < JobRunner.maxRetries {
                 attempt += 1
                 logger.notice("retrying batch after a serialization failure or deadlock", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
@@ -262,7 +270,7 @@ public struct JobRunner: Sendable {
                 }
                 var output = JobOutput()
                 for customer in batch {
-                    output.merge(try process(job, [customer], context, nested: nested, logger: logger))
+                    output.merge(try process(job, [customer], context, nested: nested, lockCustomers: lockCustomers, logger: logger))
                 }
                 return output
             }

@@ -33,6 +33,16 @@ public enum ThresholdTopupStore {
     public static func load(_ db: PostgresConnection, customers: [CustomerRecord], asOf: Instant, rules: ThresholdTopupRules) throws -> Loaded {
         let ids = customers.map(\.id)
 
+        // Each queue is read before the state it points at: a change committed after the read
+        // queues a row this batch does not consume, so a decision made on the state before that
+        // change is looked at again by the next run, never lost.
+        var serviceQueue: [Int64: [Int64]] = [:]
+        for row in try db.query("""
+            SELECT id, customer_id FROM topup_service_queue WHERE customer_id = ANY($1::bigint[]) ORDER BY id
+            """, [ids]) {
+            serviceQueue[try row.decode(1, as: Int64.self), default: []].append(try row.decode(0, as: Int64.self))
+        }
+
         // Queued entries, as they are now, with this batch's ledger rows for them.
         var queued: [Int64: [Int64: [Int64]]] = [:] // customer -> entry -> queue ids
         for row in try db.query("""
@@ -172,12 +182,6 @@ public enum ThresholdTopupStore {
                 serviceID: try row.decode(5, as: Int64?.self), completedPaid: try row.decode(6),
                 credits: try row.decode(7), reversals: try row.decode(8), netCredited: try row.decode(9),
                 queueIDs: invoiceQueue[customer]?[id] ?? []))
-        }
-        var serviceQueue: [Int64: [Int64]] = [:]
-        for row in try db.query("""
-            SELECT id, customer_id FROM topup_service_queue WHERE customer_id = ANY($1::bigint[]) ORDER BY id
-            """, [ids]) {
-            serviceQueue[try row.decode(1, as: Int64.self), default: []].append(try row.decode(0, as: Int64.self))
         }
 
         var orphans: [Int64: [Int64]] = [:]

@@ -14,10 +14,12 @@ struct BenchCommand: ParsableCommand {
         discussion: """
             Generates a synthetic provider in a fresh embedded PostgreSQL (set-based SQL, \
             deterministic), then for each job measures: the job's wall time and peak RSS (run as a \
-            child process), the floor (a hand-written set-based statement computing the same totals \
-            into temp tables) and their ratio, a second run with nothing to change, and a dry run. \
-            With --scaling (the default) it does all of it at half and at full scale and prints the \
-            growth ratio. Build it in release mode:
+            child process), the floor (hand-written set-based statements computing the same figures \
+            and writing comparable rows, rolled back) and their ratio, a second run with nothing to \
+            change, and a dry run; threshold-topup also an hourly run on the debited history. The \
+            floor's figures are compared with the job's report: any difference fails the bench \
+            (exit 1). With --scaling (the default) it does all of it at half and at full scale and \
+            prints the growth ratio. docs/benchmark.md explains the figures. Build it in release mode:
 
               swift run -c release supportbill-bench
               swift run -c release supportbill-bench --customers 1000 --services 5000 --entries 500000 --no-scaling
@@ -35,11 +37,12 @@ struct JobChild: ParsableCommand {
     @Option var database: String
     @Option var asOf: String
     @Option var period: String?
+    @Option var jobsDir: String?
     @Flag var dryRun = false
 
     func run() throws {
         guard let name = JobName(rawValue: job) else { throw ValidationError("unknown job \(job)") }
-        let instance = try JobRegistry.make(name, source: JobConfigurationSource(directory: nil))
+        let instance = try JobRegistry.make(name, source: JobConfigurationSource(directory: jobsDir))
         let runner = JobRunner(target: PostgresTarget(conninfo: database))
         let report = runner.run(instance, JobRunRequest(
             asOf: try Instant(rfc3339: asOf), period: try period.map { try YearMonth($0) },

@@ -24,7 +24,7 @@ struct BenchCommand: ParsableCommand {
               swift run -c release supportbill-bench
               swift run -c release supportbill-bench --customers 1000 --services 5000 --entries 500000 --no-scaling
             """,
-        subcommands: [Measure.self, JobChild.self],
+        subcommands: [Measure.self, JobChild.self, GenerateCommand.self],
         defaultSubcommand: Measure.self
     )
 }
@@ -52,8 +52,8 @@ struct JobChild: ParsableCommand {
         print(JSONValue.object([
             ("status", .string(report.status?.rawValue ?? "not started")),
             ("exit", .int(Int64(report.exitStatus.rawValue))),
-            ("counts", report.json["counts"] ?? .null),
-            ("totals", report.json["totals"] ?? .null),
+            ("counts", report.summary["counts"] ?? .null),
+            ("totals", report.summary["totals"] ?? .null),
             ("skipped", .int(Int64(report.output.skipped.count))),
             ("error", report.error.map { .string($0) } ?? .null),
         ]).compactText)

@@ -91,7 +91,8 @@ let package = Package(
         .testTarget(name: "BillingJobsTests", dependencies: ["BillingJobs", "BillingStore", "BillingCore", "Postgres", "TestSupport"]),
         .testTarget(
             name: "supportbillTests",
-            dependencies: ["supportbill", "BillingJobs", "BillingStore", "Postgres", "TestSupport"]
+            dependencies: ["supportbill", "BillingJobs", "BillingStore", "Postgres", "TestSupport"],
+            exclude: ["Golden"]
         ),
     ]
 )

@@ -17,11 +17,20 @@ public final class EmbeddedPostgres: Sendable {
         public var removeOnStop: Bool
         /// Extra server settings (`name = value` in postgresql.conf).
         public var settings: [String: String]
+        /// Lines replacing pg_hba.conf on a new cluster (empty: initdb's trust for everyone), e.g.
+        /// `local all postgres trust` then `local all all scram-sha-256` to test password
+        /// authentication over the socket.
+        public var hba: [String]
 
         public init(directory: String? = nil, removeOnStop: Bool = true, settings: [String: String] = [:]) {
+            self.init(directory: directory, removeOnStop: removeOnStop, settings: settings, hba: [])
+        }
+
+        public init(directory: String? = nil, removeOnStop: Bool = true, settings: [String: String] = [:], hba: [String]) {
             self.directory = directory
             self.removeOnStop = removeOnStop
             self.settings = settings
+            self.hba = hba
         }
 
         /// Settings for disposable data: no fsync, as the data does not outlive the process.
@@ -111,6 +120,10 @@ public final class EmbeddedPostgres: Sendable {
             try handle.seekToEnd()
             try handle.write(contentsOf: Data(conf.utf8))
             try handle.close()
+            if !options.hba.isEmpty {
+                // Written in place, so the file keeps its owner (the postgres user, when root).
+                try Data((options.hba.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: cluster.dataDirectory + "/pg_hba.conf"))
+            }
         }
         try cluster.runAsOwner("/bin/mkdir", ["-p", cluster.socketDirectory])
         try cluster.runAsOwner(binaries.pgCtl, ["start", "-D", cluster.dataDirectory, "-l", directory + "/server.log", "-w", "-t", "120", "-s"])

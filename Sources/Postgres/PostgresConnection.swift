@@ -297,12 +297,26 @@ public final class PostgresConnection {
         text.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// Why libpq cannot parse `conninfo` (nil: it can), with any password the string carries
+    /// redacted: libpq quotes the part it chokes on, which may be the password itself
+    /// (`invalid percent-encoded token: "p%ZZw0rd"`) or the whole URI.
+    public static func conninfoProblem(_ conninfo: String) -> String? {
+        var errorMessage: UnsafeMutablePointer<CChar>?
+        guard let options = PQconninfoParse(conninfo, &errorMessage) else {
+            let message = errorMessage.map { String(cString: $0) } ?? "cannot be parsed"
+            if let errorMessage { PQfreemem(errorMessage) }
+            return Redactor(secrets: guessedPasswords(in: conninfo)).redact(trimmed(message))
+        }
+        PQconninfoFree(options)
+        return nil
+    }
+
     /// The passwords a conninfo string or URI carries, so that they can be kept out of messages.
     static func passwords(in conninfo: String) -> [String] {
         var errorMessage: UnsafeMutablePointer<CChar>?
         guard let options = PQconninfoParse(conninfo, &errorMessage) else {
             if let errorMessage { PQfreemem(errorMessage) }
-            return []
+            return guessedPasswords(in: conninfo)
         }
         defer { PQconninfoFree(options) }
         var found: [String] = []
@@ -314,6 +328,45 @@ public final class PostgresConnection {
             option = option.advanced(by: 1)
         }
         return found
+    }
+
+    /// The passwords of a string libpq cannot parse, found by its shape: the userinfo of a URI
+    /// (`scheme://user:PASSWORD@host`) and the values of `password` keywords (`password=VALUE`,
+    /// `password = 'VALUE'`, `?password=VALUE`), raw and percent-decoded.
+    static func guessedPasswords(in conninfo: String) -> [String] {
+        var found: [String] = []
+        if let scheme = conninfo.range(of: "://") {
+            let rest = conninfo[scheme.upperBound...]
+            let authority = rest[..<(rest.firstIndex { $0 == "/" || $0 == "?" } ?? rest.endIndex)]
+            if let at = authority.lastIndex(of: "@"), let colon = authority[..<at].firstIndex(of: ":") {
+                found.append(String(authority[authority.index(after: colon)..<at]))
+            }
+        }
+        var search = conninfo[...]
+        while let keyword = search.range(of: "password") {
+            var index = keyword.upperBound
+            while index < search.endIndex, search[index] == " " { index = search.index(after: index) }
+            guard index < search.endIndex, search[index] == "=" else { search = search[keyword.upperBound...]; continue }
+            index = search.index(after: index)
+            while index < search.endIndex, search[index] == " " { index = search.index(after: index) }
+            var value = ""
+            if index < search.endIndex, search[index] == "'" {
+                index = search.index(after: index)
+                while index < search.endIndex, search[index] != "'" {
+                    if search[index] == "\\", search.index(after: index) < search.endIndex { index = search.index(after: index) }
+                    value.append(search[index])
+                    index = search.index(after: index)
+                }
+            } else {
+                while index < search.endIndex, !" &".contains(search[index]) {
+                    value.append(search[index])
+                    index = search.index(after: index)
+                }
+            }
+            if !value.isEmpty { found.append(value) }
+            search = search[index...]
+        }
+        return found + found.compactMap { $0.removingPercentEncoding }.filter { !found.contains($0) }
     }
 
     private static func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {

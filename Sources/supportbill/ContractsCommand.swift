@@ -116,7 +116,7 @@ struct ContractsCommand: ParsableCommand {
             lines.append("billed per incident (no contract)")
             for use in answer.perIncident { lines.append("    " + line(use)) }
         }
-        return lines.joined(separator: "\n") + "\n"
+        return lines.map(TextSafety.printable).joined(separator: "\n") + "\n"
     }
 
     static func line(_ use: ContractUsageReader.Use) -> String {

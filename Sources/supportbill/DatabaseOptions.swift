@@ -13,5 +13,12 @@ struct DatabaseOptions: ParsableArguments {
     )
     var database: String?
 
+    /// A string libpq cannot parse is a usage error (64), reported without its password.
+    func validate() throws {
+        if let database, let problem = PostgresConnection.conninfoProblem(database) {
+            throw ValidationError("--database is not a valid conninfo string or URI: \(problem)")
+        }
+    }
+
     var target: PostgresTarget { PostgresTarget(conninfo: database) }
 }

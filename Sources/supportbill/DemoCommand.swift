@@ -76,11 +76,18 @@ struct DemoCommand: ParsableCommand {
             print(String(repeating: "=", count: 78))
             let scenario = DemoScenario(month: demoMonth)
             let runner = JobRunner(target: target, logger: logger)
+            // The demo's jobs directory: the built-in defaults, except a price for support on a
+            // ticket with no contract, so that the per-incident item reaches an invoice.
+            let jobsDirectory = cluster.directory + "/jobs"
+            try FileManager.default.createDirectory(atPath: jobsDirectory, withIntermediateDirectories: true)
+            try DemoScenario.contractParameters.write(toFile: jobsDirectory + "/contract-expiry-rollover.toml", atomically: true, encoding: .utf8)
+            let source = JobConfigurationSource(directory: jobsDirectory)
+            print("(jobs/*.toml: the built-in defaults, except contract-expiry-rollover's [per_incident_price] USD = 4900)")
             for step in scenario.steps {
                 switch step {
                 case let .run(job, asOf, period, caption):
                     print("\n## \(caption)\n$ supportbill run \(job) --as-of \(asOf)\(period.map { " --period \($0)" } ?? "")\n")
-                    let instance = try JobRegistry.make(job, source: JobConfigurationSource(directory: nil))
+                    let instance = try JobRegistry.make(job, source: source)
                     let report = runner.run(instance, JobRunRequest(asOf: asOf, period: period, invokedBy: "demo"))
                     print(format.render(report), terminator: "")
                 case let .change(caption, sql):

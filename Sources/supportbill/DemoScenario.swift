@@ -56,6 +56,14 @@ struct DemoScenario {
     // suspension-sweep's story (docs/jobs/suspension-sweep.md). Payments reference whatever
     // invoices monthly-rollup issued, so the statements do nothing when there are none.
 
+    /// The demo's contract-expiry-rollover.toml: support on a ticket with no contract costs 49.00.
+    static let contractParameters = """
+        expired_time = "rollover"
+
+        [per_incident_price]
+        USD = 4900
+        """
+
     /// Customers 1, 2, 5 and 6 pay their invoices (period and adjustment) in full, two days
     /// before the due date.
     static let periodInvoicesPaid = """

@@ -108,6 +108,6 @@ struct IncidentsCommand: ParsableCommand {
             lines.append("")
             lines.append("Tickets waiting for an incident: " + balance.waitingTickets.map { "#\($0)" }.joined(separator: ", "))
         }
-        return lines.joined(separator: "\n") + "\n"
+        return lines.map(TextSafety.printable).joined(separator: "\n") + "\n"
     }
 }

@@ -65,7 +65,7 @@ enum UsageReportRenderer {
             lines.append("  \(item.kind.padding(to: 14)) \(item.description.padding(to: 58)) \(money(item.amount).leftPadding(to: 14))  \(invoice)")
         }
         if r.items.isEmpty { lines.append("  nothing yet") }
-        return lines.joined(separator: "\n") + "\n"
+        return lines.map(TextSafety.printable).joined(separator: "\n") + "\n"
     }
 
     /// One row per time entry.

@@ -27,6 +27,10 @@ public enum TestCluster {
             let template = try started.connect(database: templateName)
             _ = try Migrator().migrate(template)
             template.close()
+            // The migration created supportbill_runner; tests run jobs as a member of it too.
+            let roles = try started.connect()
+            try RunnerRole.ensureLogin(roles)
+            roles.close()
             cluster = started
             atexit { TestCluster.shutdown() }
             return started
@@ -77,6 +81,12 @@ public struct TestDatabase: Sendable {
     public var conninfo: String { cluster.conninfo(database: name) }
 
     public func connect() throws -> PostgresConnection { try target.connect() }
+
+    /// This database as a login member of `supportbill_runner`: the jobs' least privilege.
+    public var runnerTarget: PostgresTarget { RunnerRole.target(cluster, database: name) }
+    public var runnerConninfo: String { RunnerRole.conninfo(cluster, database: name) }
+
+    public func connectAsRunner() throws -> PostgresConnection { try runnerTarget.connect() }
 
     /// Drops the database (forcing out any session a test left behind).
     public func drop() {

@@ -65,10 +65,11 @@ public enum CSVReport {
         }
     }
 
-    /// RFC 4180 quoting, plus a leading `'` on cells a spreadsheet would run as a formula.
+    /// RFC 4180 quoting, plus a leading `'` on cells a spreadsheet would run as a formula
+    /// (OWASP's list: `=`, `+`, `-`, `@`, tab and carriage return), numbers excepted.
     public static func quote(_ text: String) -> String {
         var value = text
-        if let first = value.first, "=+-@".contains(first), Int64(value) == nil, ExactDecimal(value) == nil {
+        if let first = value.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first), Int64(value) == nil, ExactDecimal(value) == nil {
             value = "'" + value
         }
         guard value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return value }

@@ -7,9 +7,10 @@ public enum TextReport {
         ReportFormat.text.render(report)
     }
 
-    /// Streams the report line by line (each with its newline).
+    /// Streams the report line by line (each with its newline), every line made printable
+    /// (`TextSafety`): names and notes typed by people must not drive the terminal.
     public static func write(_ report: JobReport, to output: (String) -> Void) throws {
-        func line(_ text: String) { output(text + "\n") }
+        func line(_ text: String) { output(TextSafety.printable(text) + "\n") }
         var headline = "\(report.job)"
         if let runID = report.runID { headline += "  run \(runID)" }
         if report.dryRun { headline += "  (dry run: nothing was written)" }

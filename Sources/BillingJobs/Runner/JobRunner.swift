@@ -172,15 +172,25 @@ public struct JobRunner: Sendable {
             let lookup = try CustomerDirectory.load(db, ids: ids, asOf: request.asOf)
             output.count("customers", ids.count)
             for defect in lookup.defects { output.skip(defect.customerID, defect.reason) }
+            // Defects the job would bill around silently (docs/data-defects.md): skipped here.
+            let blocked = try DataDefectScanner.blocking(db, job: name.rawValue, customers: lookup.customers.map(\.id), asOf: request.asOf)
+            for (customer, reason) in blocked { output.skip(customer, reason) }
+            let customers = lookup.customers.filter { blocked[$0.id] == nil }
             var done = 0
             var lastProgress = ContinuousClock.now
-            for batch in lookup.customers.chunks(of: max(1, request.batchSize)) {
+            for batch in customers.chunks(of: max(1, request.batchSize)) {
                 if let signal = interruption.requested { throw JobStop.interrupted(signal) }
                 absorb(try process(job, batch, context, nested: nested, logger: logger))
                 done += batch.count
-                onProgress?(done, lookup.customers.count)
-                if ContinuousClock.now - lastProgress > .seconds(5) || done == lookup.customers.count {
-                    logger.info("progress", metadata: ["job.customers_done": "\(done)", "job.customers_total": "\(lookup.customers.count)"])
+                onProgress?(done, customers.count)
+                if ContinuousClock.now - lastProgress > .seconds(5) || done == customers.count {
+                    // Estimate from the pace so far: batches are of similar size.
+                    let elapsed = JobRunner.milliseconds(since: started)
+                    let remaining = done > 0 ? elapsed * Int64(customers.count - done) / Int64(done) / 1000 : 0
+                    logger.info("progress", metadata: [
+                        "job.customers_done": "\(done)", "job.customers_total": "\(customers.count)",
+                        "job.seconds_left": "\(remaining)",
+                    ])
                     lastProgress = ContinuousClock.now
                 }
             }

@@ -78,10 +78,15 @@ public struct Simulation: Sendable {
 
     static let volatileKeys: Set<String> = ["id", "run_id", "invoice_id", "grant_id", "created_at", "started_at", "finished_at"]
 
+    /// Audit events about these entities name an output row in `entity_id`.
+    static let outputEntities: Set<String> = ["invoice", "incident_grant", "incident_use", "billable_item"]
+
     static func stripVolatile(_ value: JSONValue) -> JSONValue {
         switch value {
         case .object(let fields):
-            return .object(fields.filter { !volatileKeys.contains($0.0) }.map { ($0.0, stripVolatile($0.1)) })
+            let aboutOutputRow = fields.contains { $0.0 == "entity" && outputEntities.contains($0.1.stringValue ?? "") }
+            return .object(fields.filter { !volatileKeys.contains($0.0) && !(aboutOutputRow && $0.0 == "entity_id") }
+                .map { ($0.0, stripVolatile($0.1)) })
         case .array(let values):
             return .array(values.map(stripVolatile))
         default:

@@ -1,5 +1,5 @@
 import BillingCore
-import BillingJobs
+@testable import BillingJobs
 import Testing
 
 @Suite("simulate: the jobs' schedules as a day-by-day plan")
@@ -47,5 +47,22 @@ struct SimulationPlanTests {
         ])
         let fiveWeeks = try simulation.plan(from: try LocalDate("2026-10-01"), through: try LocalDate("2026-11-04"))
         #expect(fiveWeeks.count == 35 * 4 + 2)
+    }
+}
+
+@Suite("simulate: what the JSON leaves out")
+struct SimulationJSONTests {
+    @Test("row ids, run ids, output-row references and timings go; input ids and facts stay")
+    func stripping() {
+        let event: JSONValue = .object([
+            ("id", 7), ("run_id", 3), ("customer_id", 8), ("entity", "invoice"), ("entity_id", 41), ("event", "invoice_paid"),
+            ("detail", .object([("invoice_id", 41), ("payment_ids", [5]), ("total", 4900)])),
+        ])
+        let service: JSONValue = .object([("id", 9), ("entity", "service"), ("entity_id", 7), ("event", "suspended")])
+        #expect(Simulation.stripVolatile(event) == .object([
+            ("customer_id", 8), ("entity", "invoice"), ("event", "invoice_paid"),
+            ("detail", .object([("payment_ids", [5]), ("total", 4900)])),
+        ]))
+        #expect(Simulation.stripVolatile(service) == .object([("entity", "service"), ("entity_id", 7), ("event", "suspended")]))
     }
 }

@@ -1,0 +1,38 @@
+/// The kinds of defect in the provider's data that `supportbill check` lists and the jobs refuse
+/// to bill (docs/data-defects.md has the catalogue: what each job does, and the test).
+public enum DataDefectKind: String, CaseIterable, Sendable, Comparable {
+    case unknownTimeZone = "unknown_time_zone"
+    case missingPrice = "missing_price"
+    case zeroTopupAmount = "zero_topup_amount"
+    case amountOutOfRange = "amount_out_of_range"
+    case cancelledWithoutEnd = "cancelled_without_end"
+    case serviceEndsBeforeStart = "service_ends_before_start"
+    case serviceCurrencyChanged = "service_currency_changed"
+    case entryTicketMissing = "entry_ticket_missing"
+    case entryTicketOtherCustomer = "entry_ticket_other_customer"
+    case entryServiceOtherCustomer = "entry_service_other_customer"
+    case entryFarFuture = "entry_far_future"
+    case ticketServiceOtherCustomer = "ticket_service_other_customer"
+    case ticketItemOtherCustomer = "ticket_item_other_customer"
+    case paymentCurrencyMismatch = "payment_currency_mismatch"
+    case paymentOtherCustomerInvoice = "payment_other_customer_invoice"
+    case invoiceItemOtherCustomerService = "invoice_item_other_customer_service"
+    case contractIncomplete = "contract_incomplete"
+
+    /// The jobs for which the runner itself skips a customer with this defect before the job sees
+    /// it, because the job would otherwise bill around it silently (the other kinds are detected
+    /// by the jobs, each where it reads the row). See `DataDefectScanner.blocking`.
+    public var skippedByRunner: Set<String> {
+        switch self {
+        case .serviceEndsBeforeStart: return ["monthly-rollup", "threshold-topup"]
+        case .entryFarFuture: return ["monthly-rollup", "threshold-topup", "contract-expiry-rollover"]
+        case .ticketItemOtherCustomer: return ["contract-expiry-rollover"]
+        case .paymentCurrencyMismatch: return ["threshold-topup"]
+        default: return []
+        }
+    }
+
+    public static func < (lhs: DataDefectKind, rhs: DataDefectKind) -> Bool {
+        (allCases.firstIndex(of: lhs) ?? 0) < (allCases.firstIndex(of: rhs) ?? 0)
+    }
+}

@@ -65,6 +65,7 @@ struct BenchResult {
             fields.append(("hourly_exit", .int(Int64(hourly.status))))
         }
         fields.append(("summary", first.summary ?? .null))
+        fields.append(("second_summary", second.summary ?? .null))
         fields.append(("floor_figures", .object(check.lines.map { line in
             (line.name, .object([("floor", .int(line.floor)), ("job", .int(line.job)), ("compared", .bool(line.compared))]))
         })))

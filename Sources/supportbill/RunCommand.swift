@@ -30,7 +30,8 @@ struct RunCommand: ParsableCommand {
 
             Progress goes to stderr: a bar on a terminal, a log line every few seconds otherwise. \
             SIGTERM or SIGINT finishes the batch in hand, records the run as failed \
-            ("interrupted") and exits 1; a second signal also cancels the running statement.
+            ("interrupted") and exits 1; a second signal, or the batch still running 10 s later, \
+            also cancels the running statement (the batch rolls back whole).
 
             Shell completion: supportbill --generate-completion-script bash|zsh|fish
 

@@ -24,6 +24,8 @@
 /// An entry larger than what is left is split into pieces whose minutes add up to the entry's.
 /// Under rollover, time for which no next contract exists yet waits uncharged (whole entries,
 /// and the request's later entries behind them) and is charged by the first run that finds one.
+/// When that is a new request's first entry, the minutes its contract had left are kept for it
+/// (they count as used), so that a rerun finds the same contract for it and charges nothing.
 ///
 /// Customers are planned one after another in id order, each customer's entries in time order,
 /// against shared usage: contracts of an item or org unit shared by several customers run out
@@ -94,6 +96,7 @@ public struct ContractExpiryRolloverPlanner: Sendable {
             }
             let mark = ledger.mark
             var state = states[ticket.id] ?? ticket.state
+            let isNewRequest = state == nil
             var pieces: [(contract: Int64?, minutes: Int64, outcome: ContractChargeOutcome)] = []
             var left = entry.minutes
             var opensIncident = false
@@ -137,7 +140,12 @@ public struct ContractExpiryRolloverPlanner: Sendable {
                 }
             }
             if let expired = waitsAfter {
-                ledger.rollback(to: mark)
+                // A request with time charged already is bound to its contract by that charge:
+                // what the contract had left goes back to other requests. A new request is bound
+                // to it by nothing stored, only by the minutes it found there: they stay kept for
+                // it, so the next run finds the same contract again instead of none (which would
+                // bill the waiting request per incident on a rerun with unchanged data).
+                if !isNewRequest { ledger.rollback(to: mark) }
                 waiting[ticket.id] = (expired, 1, entry.minutes)
                 continue
             }

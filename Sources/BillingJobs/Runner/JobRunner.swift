@@ -207,6 +207,12 @@ public struct JobRunner: Sendable {
             status = .failed
             failure = JobStop.interrupted(interruption.requested ?? "a signal").message
             exit = .failure
+        } catch let error as PostgresError where error.isCancellation {
+            // lock_timeout or statement_timeout: say which limit ended the run and that it is safe.
+            status = .failed
+            failure = "\(error) (lock_timeout \(settings.lockTimeout), statement_timeout \(settings.statementTimeout)): "
+                + "the batch in hand was rolled back, the batches before it are committed; a rerun completes the work"
+            exit = .failure
         } catch {
             status = .failed
             failure = "\(error)"

@@ -306,6 +306,47 @@ struct ContractExpiryRolloverJobTests {
         #expect(try f.contractStatus(hours) == "expired")
     }
 
+    // A 60-minute contract. Request A (opened Oct 2) is new: its first entry, 90 minutes, does
+    // not fit and waits, with nothing charged yet. Request B (Oct 3, 60 minutes) comes later. The
+    // rerun with unchanged data must charge nothing: A still waits for a contract (it must not
+    // turn into a per-incident request because B took the minutes A's contract had left).
+    @Test("a rerun charges nothing: a new request whose first entry waits keeps what its contract had left")
+    func waitingNewRequestIsStable() throws {
+        let database = try TestCluster.makeDatabase()
+        defer { database.drop() }
+        let db = try database.connect()
+        defer { db.close() }
+        let f = Fixtures(db)
+        let customer = try f.customer("C")
+        let hours = try f.contract(kind: "support_hours", customer: customer, startsOn: "2026-10-01", minutesTotal: 60, status: "active")
+        let a = try f.ticket(customer: customer, subject: "A", openedAt: "2026-10-02T08:00:00Z")
+        let b = try f.ticket(customer: customer, subject: "B", openedAt: "2026-10-03T08:00:00Z")
+        let a1 = try f.entry(customer: customer, ticket: a, workedAt: "2026-10-02T09:00:00Z", minutes: 90)
+        let b1 = try f.entry(customer: customer, ticket: b, workedAt: "2026-10-03T09:00:00Z", minutes: 60)
+
+        let first = try Self.run(database, asOf: "2026-10-10T00:00:00Z")
+        #expect(first.exitStatus == .success)
+        // A's entry keeps the 60 minutes: B, later, finds no contract and is billed per incident.
+        #expect(try f.contractCharges() == [Charge(b1, nil, 60, "per_incident")])
+        #expect(first.output.counts["minutes_waiting"] == 90)
+        #expect(try f.contractStatus(hours) == "expired")
+
+        let rerun = try Self.run(database, asOf: "2026-10-10T00:00:00Z")
+        #expect(rerun.exitStatus == .success)
+        #expect(rerun.output.counts["charges"] == nil)
+        #expect(rerun.output.counts["items"] == nil)
+        #expect(rerun.output.counts["minutes_waiting"] == 90)
+        #expect(try f.contractCharges() == [Charge(b1, nil, 60, "per_incident")])
+        #expect(try f.count("billable_items", where: "kind = 'per_incident'") == 1)
+
+        // A contract to roll over to: A's entry takes the 60 minutes kept for it, the rest rolls over.
+        let next = try f.contract(kind: "subscription", customer: customer, startsOn: "2026-10-01", status: "active")
+        let later = try Self.run(database, asOf: "2026-10-11T00:00:00Z")
+        #expect(later.exitStatus == .success)
+        #expect(try f.contractCharges() == [Charge(b1, nil, 60, "per_incident"), Charge(a1, hours, 60, "covered"), Charge(a1, next, 30, "rolled_over")])
+        #expect(try f.contractChargeMismatches().isEmpty)
+    }
+
     // Contract 1 covers [Oct 1, Oct 20). The run of Oct 21 expires it by date. An entry of Oct 19
     // recorded afterwards is still charged to it: it covered that day. Customer two's contract was
     // set to expired by staff: it takes no time.

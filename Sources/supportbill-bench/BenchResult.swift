@@ -9,7 +9,34 @@ struct BenchResult {
     let first: ChildRun.Outcome
     let second: ChildRun.Outcome
     let dry: ChildRun.Outcome
-    let floor: Floors.Measurement?
+    let floor: Floors.Measurement
+    /// threshold-topup only: the hourly run after the history was debited.
+    let hourly: ChildRun.Outcome?
+
+    /// The floor's figures against the first run's report.
+    var check: CrossCheck {
+        CrossCheck(floor: floor.figures, summary: first.summary ?? .object([]))
+    }
+
+    /// What is wrong with this result: a run that failed, a figure that disagrees with the
+    /// floor, a dry run whose counts or totals differ from the real run's, a rerun that emitted.
+    var problems: [String] {
+        var problems: [String] = []
+        for (label, run) in [("dry run", dry), ("first run", first), ("second run", second)] + (hourly.map { [("hourly run", $0)] } ?? [])
+        where !run.succeeded || run.summary == nil {
+            problems.append("\(job) \(label): exit \(run.status): \(run.stdout.suffix(300)) \(run.stderr.suffix(1500))")
+        }
+        for line in check.mismatches {
+            problems.append("\(job): \(line.name) is \(line.job) in the job's report but \(line.floor) by the floor")
+        }
+        if let real = first.summary, let preview = dry.summary,
+           real["counts"] != preview["counts"] || real["totals"] != preview["totals"] {
+            problems.append("\(job): the dry run reported \(preview.compactText), the real run \(real.compactText)")
+        }
+        return problems
+    }
+
+    var passed: Bool { problems.isEmpty }
 
     /// `a / b` with two decimals, as text (no floating point).
     static func ratio(_ a: Int64, _ b: Int64) -> String {
@@ -20,35 +47,66 @@ struct BenchResult {
     }
 
     var json: JSONValue {
-        .object([
+        var fields: [(String, JSONValue)] = [
             ("job", .string(job.rawValue)), ("scale", .string(scale)),
             ("customers", .int(Int64(provider.customers))), ("services", .int(Int64(provider.services))),
             ("entries", .int(Int64(provider.entries))),
             ("first_ms", .int(first.wallMilliseconds)), ("first_exit", .int(Int64(first.status))),
             ("peak_rss_kb", .int(first.peakRSSKilobytes)),
-            ("second_ms", .int(second.wallMilliseconds)), ("dry_run_ms", .int(dry.wallMilliseconds)),
-            ("floor_ms", floor.map { .int($0.milliseconds) } ?? .null),
-            ("ratio_to_floor", floor.map { .decimal(BenchResult.ratio(first.wallMilliseconds, $0.milliseconds)) } ?? .null),
+            ("second_ms", .int(second.wallMilliseconds)), ("second_exit", .int(Int64(second.status))),
+            ("dry_run_ms", .int(dry.wallMilliseconds)), ("dry_run_exit", .int(Int64(dry.status))),
+            ("floor_ms", .int(floor.milliseconds)),
+            ("ratio_to_floor", .decimal(BenchResult.ratio(first.wallMilliseconds, floor.milliseconds))),
             ("dry_to_real", .decimal(BenchResult.ratio(dry.wallMilliseconds, first.wallMilliseconds))),
             ("second_to_first", .decimal(BenchResult.ratio(second.wallMilliseconds, first.wallMilliseconds))),
-        ])
+        ]
+        if let hourly {
+            fields.append(("hourly_ms", .int(hourly.wallMilliseconds)))
+            fields.append(("hourly_exit", .int(Int64(hourly.status))))
+        }
+        fields.append(("summary", first.summary ?? .null))
+        fields.append(("second_summary", second.summary ?? .null))
+        fields.append(("floor_figures", .object(check.lines.map { line in
+            (line.name, .object([("floor", .int(line.floor)), ("job", .int(line.job)), ("compared", .bool(line.compared))]))
+        })))
+        fields.append(("passed", .bool(passed)))
+        fields.append(("problems", .array(problems.map { .string($0) })))
+        return .object(fields)
     }
 
     static func table(_ results: [BenchResult]) -> String {
-        var rows = [["job", "scale", "entries", "first ms", "RSS MB", "floor ms", "x floor", "second ms", "dry ms", "dry/real"]]
+        var rows = [["job", "scale", "entries", "first ms", "RSS MB", "floor ms", "x floor", "second ms", "dry ms", "dry/real", "check"]]
         for r in results {
             rows.append([
                 r.job.rawValue, r.scale, String(r.provider.entries), String(r.first.wallMilliseconds),
-                String(r.first.peakRSSKilobytes / 1024), r.floor.map { String($0.milliseconds) } ?? "-",
-                r.floor.map { ratio(r.first.wallMilliseconds, $0.milliseconds) } ?? "-",
+                String(r.first.peakRSSKilobytes / 1024), String(r.floor.milliseconds),
+                ratio(r.first.wallMilliseconds, r.floor.milliseconds),
                 String(r.second.wallMilliseconds), String(r.dry.wallMilliseconds), ratio(r.dry.wallMilliseconds, r.first.wallMilliseconds),
+                r.passed ? "ok" : "FAILED",
             ])
         }
         var widths = Array(repeating: 0, count: rows[0].count)
         for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
-        return rows.map { row in
+        var lines = rows.map { row in
             row.enumerated().map { i, cell in i == 0 ? cell.padding(widths[i]) : cell.leftPadding(widths[i]) }.joined(separator: "  ")
-        }.joined(separator: "\n")
+        }
+        for r in results {
+            if let hourly = r.hourly {
+                lines.append("threshold-topup hourly run (\(r.scale): 1,000 new entries and 100 payments on the debited history): \(hourly.wallMilliseconds) ms, exit \(hourly.status)")
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// The figures compared with the floor, per job and scale, and every problem.
+    static func checks(_ results: [BenchResult]) -> String {
+        var lines = ["", "figures (floor vs the first run's report):"]
+        for r in results {
+            lines.append("  \(r.job.rawValue) (\(r.scale)): \(r.passed ? "ok" : "FAILED")")
+            lines.append(r.check.description)
+            for problem in r.problems { lines.append("    PROBLEM: \(problem)") }
+        }
+        return lines.joined(separator: "\n")
     }
 
     /// Full-scale time over half-scale time, per job: at most 2.2 for linear growth.

@@ -1,3 +1,4 @@
+import BillingCore
 import Foundation
 
 #if canImport(Glibc)
@@ -13,6 +14,15 @@ struct ChildRun {
         let peakRSSKilobytes: Int64
         let stdout: String
         let stderr: String
+
+        /// Exit 0, or 65 (some customers skipped, which synthetic data with defects may cause).
+        var succeeded: Bool { status == 0 || status == 65 }
+
+        /// The job's summary printed by `supportbill-bench job`.
+        var summary: JSONValue? {
+            guard let line = stdout.split(separator: "\n").last else { return nil }
+            return try? JSONValue(parsing: String(line))
+        }
     }
 
     static func run(_ arguments: [String]) throws -> Outcome {

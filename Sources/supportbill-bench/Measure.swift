@@ -13,7 +13,7 @@ struct Measure: ParsableCommand {
     @Option(help: "Services at full scale.") var services = 50_000
     @Option(help: "Time entries in the month at full scale.") var entries = 5_000_000
     @Option(help: "The month the entries fall in.") var month = "2026-10"
-    @Option(help: "Only these jobs (comma-separated). Default: every implemented job.") var jobs: String?
+    @Option(help: "Only these jobs (comma-separated). Default: every job, in the daily order.") var jobs: String?
     @Flag(inversion: .prefixedNo, help: "Also run at half scale and print the growth ratio.") var scaling = true
     @Flag(help: "Print one JSON object per job and scale instead of the table.") var json = false
 
@@ -39,8 +39,11 @@ struct Measure: ParsableCommand {
             for result in results { print(result.json.compactText) }
         } else {
             print(BenchResult.table(results))
+            print(BenchResult.checks(results))
             if scaling { print(BenchResult.growth(results)) }
         }
+        // A wrong job is worse than a slow one: the bench fails when any figure disagrees.
+        if results.contains(where: { !$0.passed }) { throw ExitCode(1) }
     }
 
     private func log(_ text: String) {
@@ -55,37 +58,81 @@ struct Measure: ParsableCommand {
         settings["maintenance_work_mem"] = "512MB"
         settings["max_wal_size"] = "8GB"
         settings["checkpoint_timeout"] = "30min"
+        // Autovacuum off for stable figures; the bench vacuums and analyzes between the
+        // measured steps instead, as autovacuum would after such writes.
         settings["autovacuum"] = "off"
         let cluster = try EmbeddedPostgres.start(EmbeddedPostgres.Options(settings: settings))
         defer { try? cluster.stop() }
         let admin = try cluster.connect()
         try admin.execute("CREATE DATABASE bench")
         admin.close()
-        let target = cluster.target(database: "bench")
-        let db = try target.connect()
+        let db = try cluster.target(database: "bench").connect()
         defer { db.close() }
         _ = try Migrator().migrate(db)
         let generation = ContinuousClock.now
         try provider.generate(db) { log($0) }
         log("generated in \(ContinuousClock.now - generation)")
 
+        let configuration = BenchConfiguration()
+        let jobsDirectory = NSTemporaryDirectory() + "/supportbill-bench-jobs-\(getpid())"
+        try configuration.write(to: jobsDirectory)
+        defer { try? FileManager.default.removeItem(atPath: jobsDirectory) }
+
         let asOf = Instant(utc: provider.month.next.firstDay, hour: 14)
         var results: [BenchResult] = []
         for job in jobs {
-            let period = job == .monthlyRollup ? provider.month : nil
-            var arguments = ["job", job.rawValue, "--database", cluster.conninfo(database: "bench"), "--as-of", asOf.description]
-            if let period { arguments += ["--period", period.description] }
-            let floor = try Floors.measure(job, db: db, provider: provider, asOf: asOf)
-            log("\(job): floor \(floor.map { "\($0.milliseconds) ms" } ?? "not defined")")
+            var arguments = ["job", job.rawValue, "--database", cluster.conninfo(database: "bench"), "--as-of", asOf.description,
+                             "--jobs-dir", jobsDirectory]
+            if job == .monthlyRollup { arguments += ["--period", provider.month.description] }
+            let floor = try Floors.measure(job, db: db, month: provider.month, asOf: asOf, configuration: configuration)
+            log("\(job): floor \(floor.milliseconds) ms")
+            try db.execute("VACUUM ANALYZE")
             let dry = try ChildRun.run(arguments + ["--dry-run"])
             log("\(job): dry run \(dry.wallMilliseconds) ms, exit \(dry.status)")
+            try db.execute("VACUUM ANALYZE")
             let first = try ChildRun.run(arguments)
-            log("\(job): first run \(first.wallMilliseconds) ms, \(first.peakRSSKilobytes / 1024) MB, exit \(first.status): \(first.stdout.prefix(300))")
-            if first.status != 0 { log(first.stderr.suffix(2000).description) }
+            log("\(job): first run \(first.wallMilliseconds) ms, \(first.peakRSSKilobytes / 1024) MB, exit \(first.status): \(first.stdout.prefix(400))")
+            if !first.succeeded { log(String(first.stderr.suffix(2000))) }
+            try db.execute("VACUUM ANALYZE")
             let second = try ChildRun.run(arguments)
-            log("\(job): second run \(second.wallMilliseconds) ms, exit \(second.status)")
-            results.append(BenchResult(job: job, scale: scaleLabel, provider: provider, first: first, second: second, dry: dry, floor: floor))
+            log("\(job): second run \(second.wallMilliseconds) ms, exit \(second.status): \(second.stdout.prefix(200))")
+            var hourly: ChildRun.Outcome?
+            if job == .thresholdTopup {
+                hourly = try measureHour(db, provider: provider, asOf: asOf, arguments: arguments)
+            }
+            let result = BenchResult(job: job, scale: scaleLabel, provider: provider, first: first, second: second, dry: dry,
+                                     floor: floor, hourly: hourly)
+            if !result.passed { log("\(job): CHECK FAILED\n\(result.problems.joined(separator: "\n"))") }
+            results.append(result)
         }
         return results
+    }
+
+    /// threshold-topup's hourly run on top of the debited history: 1,000 new entries on
+    /// pre-paid services' tickets and 100 payments of open top-up invoices, then the run an hour
+    /// later, timed like the others.
+    private func measureHour(_ db: PostgresConnection, provider: SyntheticProvider, asOf: Instant, arguments: [String]) throws -> ChildRun.Outcome {
+        let worked = asOf.adding(seconds: 30 * 60)
+        try db.execute("""
+            WITH prepaid AS (
+                SELECT t.id, t.customer_id, row_number() OVER (ORDER BY t.id) AS n
+                  FROM tickets t JOIN services s ON s.id = t.service_id JOIN plans p ON p.id = s.plan_id
+                 WHERE p.billing = 'prepaid'
+            )
+            INSERT INTO time_entries (customer_id, ticket_id, worked_at, minutes, billable, staff)
+            SELECT p.customer_id, p.id, $1, 5 + g % 116, true, 'hourly'
+              FROM generate_series(1, 1000) g
+              JOIN prepaid p ON p.n = 1 + (g * 7919) % (SELECT count(*) FROM prepaid)
+            """, [worked])
+        try db.execute("""
+            INSERT INTO payments (customer_id, invoice_id, amount, currency, received_at, status)
+            SELECT customer_id, id, total, currency, $1, 'completed'
+              FROM invoices WHERE kind = 'topup' AND status = 'issued' ORDER BY id LIMIT 100
+            """, [worked])
+        var hourArguments = arguments
+        if let index = hourArguments.firstIndex(of: "--as-of") { hourArguments[index + 1] = asOf.adding(seconds: 3600 + 300).description }
+        let hourly = try ChildRun.run(hourArguments)
+        log("threshold-topup: hourly run (1,000 new entries, 100 payments) \(hourly.wallMilliseconds) ms, exit \(hourly.status): \(hourly.stdout.prefix(300))")
+        return hourly
     }
 }

@@ -12,10 +12,18 @@ import Postgres
 ///   recurring billed in advance, quarterly retainer; 92% active, 3% suspended, 3% cancelled,
 ///   2% pending; started over the twelve months before M;
 /// - one ticket per 40 entries, each on a service of its customer (incident plans' tickets
-///   require an incident), one in twenty on a configuration item;
+///   require an incident), one in twenty on a configuration item; one in eight names no service
+///   (time that only a support contract or the per-incident price bills);
 /// - E time entries spread over M, 1 to 180 minutes, 3% not billable;
-/// - contracts for one customer in ten (hours, time-limited, subscriptions) and per org unit;
-/// - paid and unpaid history: last month's issued invoices for a share of customers, payments.
+/// - contracts for one customer in thirty, for org units and for items (hours, time-limited,
+///   subscriptions), each ending after it starts;
+/// - last month's history from an earlier billing system (source keys `hist:`, which the rollup
+///   does not touch): a period invoice for five customers in eight with an item per service,
+///   issued on the 1st of M and due on the 15th; paid in full for three of them (one already
+///   marked paid), half paid for one, unpaid for one: overdue by the end of M, so the sweep
+///   suspends;
+/// - payments: funds added by one customer in three (one in forty of them reversed), and the
+///   history invoices' payments.
 struct SyntheticProvider {
     let customers: Int
     let services: Int
@@ -88,7 +96,7 @@ struct SyntheticProvider {
                    CASE WHEN g % 3 = 2 THEN 1 + g % greatest(1, $1::int / 20) END,
                    (ARRAY['support_hours', 'time_limited', 'subscription'])[1 + g % 3],
                    $2::date - interval '60 days' + (g % 90) * interval '1 day',
-                   CASE WHEN g % 3 <> 0 THEN $2::date + (g % 120) * interval '1 day' END,
+                   CASE WHEN g % 3 <> 0 THEN $2::date - interval '30 days' + (g % 90 + g % 120) * interval '1 day' END,
                    CASE WHEN g % 3 <> 2 THEN 600 + (g % 10) * 60 END,
                    CASE WHEN g % 90 < 60 THEN 'active' ELSE 'pending' END
               FROM generate_series(1, $1::int / 10) g
@@ -105,6 +113,9 @@ struct SyntheticProvider {
               FROM generate_series(1, $1::int) t
               JOIN services s ON s.id = 1 + (t * 37) % $3::int
             """, [tickets, Instant(utc: monthStart), services])
+        // One ticket in eight names no service: no plan bills its time; contracts or the
+        // per-incident price do.
+        try db.execute("UPDATE tickets SET service_id = NULL, requires_incident = false WHERE id % 8 = 3")
         log("\(entries) time entries")
         let chunk = 1_000_000
         var start = 1
@@ -120,6 +131,8 @@ struct SyntheticProvider {
                 """, [start, end, tickets, Instant(utc: monthStart), month.dateRange.dayCount])
             start = end + 1
         }
+        log("last month's history")
+        try history(db)
         log("payments")
         try db.execute("""
             INSERT INTO payments (customer_id, invoice_id, amount, currency, received_at, status)
@@ -128,10 +141,53 @@ struct SyntheticProvider {
               FROM generate_series(1, $2::int) g JOIN customers c ON c.id = g
              WHERE g % 3 = 0
             """, [Instant(utc: monthStart), customers])
-        for table in ["org_units", "customers", "services", "items", "tickets", "time_entries", "payments", "contracts", "plans", "customer_groups"] {
+        for table in ["invoices", "billable_items", "job_runs", "org_units", "customers", "services", "items", "tickets", "time_entries", "payments", "contracts", "plans", "customer_groups"] {
             try db.execute("SELECT setval(pg_get_serial_sequence('\(table)', 'id'), (SELECT coalesce(max(id), 0) + 1 FROM \(table)), false)")
         }
         log("analyze")
         try db.execute("VACUUM ANALYZE")
+    }
+
+    /// Last month's period invoices from an earlier billing system, issued on the 1st of M and
+    /// due on the 15th, built as the immutability triggers require (draft, items, issued).
+    private func history(_ db: PostgresConnection) throws {
+        let previous = month.previous
+        let issuedAt = Instant(utc: month.firstDay, hour: 12)
+        let run = try db.query("""
+            INSERT INTO job_runs (job, as_of, period_start, period_end, dry_run, status, started_at, finished_at, invoked_by, host, pid)
+            VALUES ('monthly-rollup', $1, $2, $3, false, 'succeeded', $1, $1, 'history import', 'bench', 0)
+            RETURNING id
+            """, [issuedAt, previous.firstDay, month.firstDay])[0].decode(0, as: Int64.self)
+        try db.execute("""
+            INSERT INTO invoices (customer_id, currency, kind, period_start, period_end, status, total, source_key, run_id)
+            SELECT c.id, c.currency, 'period', $1, $2, 'draft', 0, 'hist:' || c.id || ':' || $3, $4
+              FROM customers c
+             WHERE c.id % 8 IN (0, 1, 2, 3, 4)
+            """, [previous.firstDay, month.firstDay, previous.description, run])
+        try db.execute("""
+            INSERT INTO billable_items (customer_id, service_id, invoice_id, kind, description, quantity, unit_price, amount,
+                                        currency, period_start, period_end, source_key, run_id)
+            SELECT s.customer_id, s.id, i.id, 'recurring_fee', 'Support ' || $3, 1, 4900, 4900, s.currency, $1, $2,
+                   'hist:item:' || s.id || ':' || $3, $4
+              FROM services s
+              JOIN invoices i ON i.source_key = 'hist:' || s.customer_id || ':' || $3
+             WHERE s.status <> 'pending' AND s.starts_on < $2
+            """, [previous.firstDay, month.firstDay, previous.description, run])
+        try db.execute("""
+            UPDATE invoices i SET total = x.total
+              FROM (SELECT invoice_id, sum(amount) AS total FROM billable_items WHERE run_id = $1 GROUP BY invoice_id) x
+             WHERE i.id = x.invoice_id
+            """, [run])
+        try db.execute("DELETE FROM invoices WHERE run_id = $1 AND total = 0", [run])
+        try db.execute("UPDATE invoices SET status = 'issued', issued_at = $2, due_on = $3 WHERE run_id = $1",
+                       [run, issuedAt, month.firstDay.adding(days: 14)])
+        try db.execute("""
+            INSERT INTO payments (customer_id, invoice_id, amount, currency, received_at, status)
+            SELECT i.customer_id, i.id, CASE WHEN i.customer_id % 8 = 2 THEN i.total / 2 ELSE i.total END, i.currency,
+                   $2::timestamptz + (i.customer_id % 10) * interval '1 day', 'completed'
+              FROM invoices i
+             WHERE i.run_id = $1 AND i.customer_id % 8 IN (0, 2, 3, 4)
+            """, [run, Instant(utc: month.firstDay.adding(days: 3))])
+        try db.execute("UPDATE invoices SET status = 'paid' WHERE run_id = $1 AND customer_id % 8 = 0", [run])
     }
 }

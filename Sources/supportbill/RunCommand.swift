@@ -135,7 +135,21 @@ struct RunCommand: ParsableCommand {
                 logger.error("cannot write the metrics file", metadata: ["path": "\(path)", "error": "\(error)"])
             }
         }
-        print(format.render(report), terminator: "")
+        // Streamed in chunks: a report of millions of rows is read back from the run's
+        // temporary file, never held whole.
+        var pending = ""
+        do {
+            try format.write(report) { piece in
+                pending += piece
+                if pending.utf8.count >= 1 << 16 {
+                    print(pending, terminator: "")
+                    pending = ""
+                }
+            }
+        } catch {
+            pending += "\nerror: the report could not be completed: \(error)\n"
+        }
+        print(pending, terminator: "")
         if report.exitStatus != .success {
             if let error = report.error { FileHandle.standardError.write(Data("supportbill: \(job): \(error)\n".utf8)) }
             throw ExitCode(report.exitStatus.rawValue)

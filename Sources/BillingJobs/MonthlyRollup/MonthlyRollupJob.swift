@@ -6,8 +6,10 @@ import Postgres
 /// `period` invoice per customer, currency and month, with re-rating of the months already
 /// billed. See docs/jobs/monthly-rollup.md.
 ///
-/// Per batch: four set-based reads (MonthlyRollupStore), the pure planner per customer in memory
-/// (MonthlyRollupPlanner), and a fixed number of bulk writes (MonthlyRollupWriter).
+/// Once per run: the usage of every customer's window, aggregated by PostgreSQL in one pass over
+/// the window's entries (`prepare`). Per batch: four set-based reads (MonthlyRollupStore), the
+/// pure planner per customer in memory (MonthlyRollupPlanner), and a fixed number of bulk writes
+/// (MonthlyRollupWriter).
 public struct MonthlyRollupJob: BillingJob {
     public static let name = JobName.monthlyRollup
     let parameters: MonthlyRollupParameters
@@ -36,7 +38,21 @@ public struct MonthlyRollupJob: BillingJob {
     /// A lower bound of every customer's first window month (local dates are within a day of UTC).
     private func earliestMonth(_ context: JobContext) -> YearMonth {
         if let period = context.period { return period }
-        return context.asOf.utcDate.adding(days: -1).yearMonth.adding(months: -parameters.lookbackMonths)
+        return context.asOf.utcDate.adding(days: -1).yearMonth.adding(months: -max(1, parameters.lookbackMonths))
+    }
+
+    /// An upper bound of every customer's last window month: the month before the latest local
+    /// date of as-of (UTC+14 is a day ahead at most).
+    private func latestMonth(_ context: JobContext) -> YearMonth {
+        if let period = context.period { return period }
+        return context.asOf.utcDate.adding(days: 1).yearMonth.previous
+    }
+
+    /// The usage of every customer's window in one statement (see `MonthlyRollupStore.prepareUsage`).
+    public func prepare(_ context: JobContext) throws -> JobOutput {
+        try MonthlyRollupStore.prepareUsage(context.db, customerFilter: context.customerFilterBind,
+                                            first: earliestMonth(context), last: latestMonth(context))
+        return JobOutput()
     }
 
     public func process(_ batch: [CustomerRecord], _ context: JobContext) throws -> JobOutput {

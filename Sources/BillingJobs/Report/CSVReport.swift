@@ -8,42 +8,51 @@ import BillingCore
 /// `skipped`, reported ones of section `reported`.
 public enum CSVReport {
     public static func render(_ report: JobReport) -> String {
-        var rows: [(section: String, fields: [(String, JSONValue)])] = []
+        ReportFormat.csv.render(report)
+    }
+
+    /// Streams the report row by row. The header needs every column first, so the rows are
+    /// read twice: once for the column names, once to print them.
+    public static func write(_ report: JobReport, to output: (String) -> Void) throws {
+        var columns: [String] = []
+        var seen = Set<String>()
+        try forEachRow(report) { _, fields in
+            for (key, _) in fields where !seen.contains(key) {
+                seen.insert(key)
+                columns.append(key)
+            }
+        }
+        output((["section"] + columns).map(quote).joined(separator: ",") + "\n")
+        try forEachRow(report) { section, fields in
+            let lookup = Dictionary(fields, uniquingKeysWith: { first, _ in first })
+            let cells = [section] + columns.map { lookup[$0].map(cell) ?? "" }
+            output(cells.map(quote).joined(separator: ",") + "\n")
+        }
+    }
+
+    /// Every CSV row in order: each record, an invoice's items after it, skipped and reported
+    /// customers last.
+    private static func forEachRow(_ report: JobReport, _ body: (String, [(String, JSONValue)]) -> Void) throws {
         for section in ReportSection.allCases {
-            for record in report.output.records[section] ?? [] {
-                guard let fields = record.fields.objectValue else { continue }
-                rows.append((section.rawValue, fields.filter { $0.1.arrayValue == nil }))
+            try report.records.forEach(section) { record in
+                guard let fields = record.fields.objectValue else { return }
+                body(section.rawValue, fields.filter { $0.1.arrayValue == nil })
                 for (key, value) in fields {
                     guard let nested = value.arrayValue else { continue }
                     let parentKey = record.fields["source_key"] ?? .null
                     for child in nested {
                         guard let childFields = child.objectValue else { continue }
-                        rows.append(("\(section.rawValue.dropLast())_\(key)", [("\(section.rawValue.dropLast())_source_key", parentKey)] + childFields))
+                        body("\(section.rawValue.dropLast())_\(key)", [("\(section.rawValue.dropLast())_source_key", parentKey)] + childFields)
                     }
                 }
             }
         }
         for skip in report.output.skipped {
-            rows.append(("skipped", [("customer_id", .int(skip.customerID)), ("reason", .string(skip.reason))]))
+            body("skipped", [("customer_id", .int(skip.customerID)), ("reason", .string(skip.reason))])
         }
         for flagged in report.output.reported {
-            rows.append(("reported", [("customer_id", .int(flagged.customerID)), ("reason", .string(flagged.reason))]))
+            body("reported", [("customer_id", .int(flagged.customerID)), ("reason", .string(flagged.reason))])
         }
-        var columns: [String] = []
-        var seen = Set<String>()
-        for row in rows {
-            for (key, _) in row.fields where !seen.contains(key) {
-                seen.insert(key)
-                columns.append(key)
-            }
-        }
-        var output = (["section"] + columns).map(quote).joined(separator: ",") + "\n"
-        for row in rows {
-            let lookup = Dictionary(row.fields, uniquingKeysWith: { first, _ in first })
-            let cells = [row.section] + columns.map { lookup[$0].map(cell) ?? "" }
-            output += cells.map(quote).joined(separator: ",") + "\n"
-        }
-        return output
     }
 
     private static func cell(_ value: JSONValue) -> String {

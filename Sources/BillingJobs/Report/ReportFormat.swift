@@ -7,11 +7,24 @@ public enum ReportFormat: String, CaseIterable, Sendable {
     /// One row per emitted record, for spreadsheets.
     case csv
 
+    /// The whole report as one string: for small reports (tests, the demo).
     public func render(_ report: JobReport) -> String {
+        var text = ""
+        do {
+            try write(report) { text += $0 }
+        } catch {
+            text += "\nerror: the report could not be completed: \(error)\n"
+        }
+        return text
+    }
+
+    /// Streams the report to `output` piece by piece, reading the rows back from the run's
+    /// temporary file when there were many: the text is the same as `render`'s.
+    public func write(_ report: JobReport, to output: (String) -> Void) throws {
         switch self {
-        case .text: return TextReport.render(report)
-        case .json: return report.json.prettyText + "\n"
-        case .csv: return CSVReport.render(report)
+        case .text: try TextReport.write(report, to: output)
+        case .json: try JSONReport.write(report, to: output)
+        case .csv: try CSVReport.write(report, to: output)
         }
     }
 }

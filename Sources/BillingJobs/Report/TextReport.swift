@@ -4,60 +4,64 @@ import BillingCore
 /// with their items, then one line per other record) and the skipped customers.
 public enum TextReport {
     public static func render(_ report: JobReport) -> String {
-        var lines: [String] = []
+        ReportFormat.text.render(report)
+    }
+
+    /// Streams the report line by line (each with its newline), every line made printable
+    /// (`TextSafety`): names and notes typed by people must not drive the terminal.
+    public static func write(_ report: JobReport, to output: (String) -> Void) throws {
+        func line(_ text: String) { output(TextSafety.printable(text) + "\n") }
         var headline = "\(report.job)"
         if let runID = report.runID { headline += "  run \(runID)" }
         if report.dryRun { headline += "  (dry run: nothing was written)" }
-        lines.append(headline)
+        line(headline)
         var facts = ["as of \(report.asOf)"]
         if let period = report.period { facts.append("period \(period)") }
         facts.append("status \(report.status?.rawValue ?? "not started")")
         facts.append("exit \(report.exitStatus.rawValue)")
         facts.append("\(report.durationMilliseconds) ms")
-        lines.append(facts.joined(separator: "  ·  "))
-        if let error = report.error { lines.append("error: \(error)") }
+        line(facts.joined(separator: "  ·  "))
+        if let error = report.error { line("error: \(error)") }
 
         let output = report.output
         if !output.counts.isEmpty {
-            lines.append("")
-            lines.append(output.counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: "  ·  "))
+            line("")
+            line(output.counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: "  ·  "))
         }
         if !output.totals.isEmpty {
-            lines.append("")
-            lines.append("Totals")
+            line("")
+            line("Totals")
             for (code, named) in output.totals.sorted(by: { $0.key < $1.key }) {
                 let parts = named.sorted { $0.key < $1.key }.map { "\($0.key) \(format($0.value, code, report))" }
-                lines.append("  \(code)  " + parts.joined(separator: "  ·  "))
+                line("  \(code)  " + parts.joined(separator: "  ·  "))
             }
         }
         for notice in output.notices {
-            lines.append("")
-            lines.append("note: \(notice)")
+            line("")
+            line("note: \(notice)")
         }
-        let invoices = output.records[.invoices] ?? []
-        if !invoices.isEmpty {
-            lines.append("")
-            lines.append("Invoices")
-            for invoice in invoices { lines += invoiceLines(invoice.fields, report) }
+        if report.records.count(.invoices) > 0 {
+            line("")
+            line("Invoices")
+            try report.records.forEach(.invoices) { invoice in
+                for text in invoiceLines(invoice.fields, report) { line(text) }
+            }
         }
-        for section in ReportSection.allCases where section != .invoices {
-            let records = output.records[section] ?? []
-            guard !records.isEmpty else { continue }
-            lines.append("")
-            lines.append(section.rawValue.prefix(1).uppercased() + section.rawValue.dropFirst())
-            for record in records { lines.append("  " + recordLine(record.fields, report)) }
+        for section in ReportSection.allCases where section != .invoices && report.records.count(section) > 0 {
+            line("")
+            line(section.rawValue.prefix(1).uppercased() + section.rawValue.dropFirst())
+            try report.records.forEach(section) { record in line("  " + recordLine(record.fields, report)) }
         }
         if !output.skipped.isEmpty {
-            lines.append("")
-            lines.append("Skipped customers (not billed; fix the data and re-run)")
-            for skip in output.skipped { lines.append("  customer \(skip.customerID): \(skip.reason)") }
+            line("")
+            line("Skipped customers (not billed; fix the data and re-run)")
+            for skip in output.skipped { line("  customer \(skip.customerID): \(skip.reason)") }
         }
         if !output.reported.isEmpty {
-            lines.append("")
-            lines.append("Reported customers (billed, but a safety limit needs a look)")
-            for flagged in output.reported { lines.append("  customer \(flagged.customerID): \(flagged.reason)") }
+            line("")
+            line("Reported customers (billed, but a safety limit needs a look)")
+            for flagged in output.reported { line("  customer \(flagged.customerID): \(flagged.reason)") }
         }
-        return lines.map(TextSafety.printable).joined(separator: "\n") + "\n"
     }
 
     static func invoiceLines(_ invoice: JSONValue, _ report: JobReport) -> [String] {

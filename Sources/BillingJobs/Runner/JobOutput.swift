@@ -25,6 +25,12 @@ public struct ReportRecord: Sendable, Equatable {
         self.sortKey = sortKey
         self.fields = .object(fields)
     }
+
+    init(customerID: Int64?, sortKey: String, value: JSONValue) {
+        self.customerID = customerID
+        self.sortKey = sortKey
+        self.fields = value
+    }
 }
 
 /// A customer the run did not bill, and why.

@@ -10,7 +10,11 @@ public struct JobReport: Sendable {
     public let period: YearMonth?
     /// Nil when the run never started.
     public let status: JobRunStatus?
+    /// Counts, totals, skipped and reported customers, notices. Its `records` hold every row
+    /// only when they were few enough to stay in memory; `records` below always has them all.
     public let output: JobOutput
+    /// Every row the run emitted, in the report's order (in a temporary file when many).
+    public let records: ReportRecords
     public let error: String?
     public let exitStatus: ExitStatus
     /// Wall time in milliseconds (a timing: not part of the JSON report).
@@ -18,14 +22,32 @@ public struct JobReport: Sendable {
     /// Minor units per currency, for formatting.
     public let currencies: [CurrencyCode: Currency]
 
+    /// A report whose rows are all in `output.records` (any order: they are sorted here).
     public init(job: JobName, runID: Int64?, dryRun: Bool, asOf: Instant, period: YearMonth?, status: JobRunStatus?, output: JobOutput, error: String?, exitStatus: ExitStatus, durationMilliseconds: Int64, currencies: [CurrencyCode: Currency]) {
+        var rest = output
+        rest.records = [:]
+        self.init(job: job, runID: runID, dryRun: dryRun, asOf: asOf, period: period, status: status, output: rest,
+                  records: ReportRecords(output.records), error: error, exitStatus: exitStatus,
+                  durationMilliseconds: durationMilliseconds, currencies: currencies)
+    }
+
+    /// A report whose rows are in `records` (`output.records` is ignored).
+    public init(job: JobName, runID: Int64?, dryRun: Bool, asOf: Instant, period: YearMonth?, status: JobRunStatus?, output: JobOutput, records: ReportRecords, error: String?, exitStatus: ExitStatus, durationMilliseconds: Int64, currencies: [CurrencyCode: Currency]) {
         self.job = job
         self.runID = runID
         self.dryRun = dryRun
         self.asOf = asOf
         self.period = period
         self.status = status
-        self.output = output.sorted()
+        var sorted = output.sorted()
+        sorted.records = [:]
+        if !records.isSpilled {
+            for section in ReportSection.allCases where records.count(section) > 0 {
+                sorted.records[section] = (try? records.all(section)) ?? []
+            }
+        }
+        self.output = sorted
+        self.records = records
         self.error = error
         self.exitStatus = exitStatus
         self.durationMilliseconds = durationMilliseconds
@@ -34,9 +56,19 @@ public struct JobReport: Sendable {
 
     /// The JSON object of DESIGN.md §5: `job`, `run_id`, `dry_run`, `as_of`, `status`, `counts`,
     /// `totals` per currency, every section of emitted rows, `skipped`, plus `period`,
-    /// `reported`, `notices` and `error`. Keys and rows in a deterministic order.
+    /// `reported`, `notices` and `error`. Keys and rows in a deterministic order. It holds every
+    /// row in memory: `ReportFormat.json.write` streams the same text for large reports.
     public var json: JSONValue {
-        var fields: [(String, JSONValue)] = [
+        var fields = headFields
+        for section in ReportSection.allCases {
+            fields.append((section.rawValue, .array(((try? records.all(section)) ?? []).map(\.fields))))
+        }
+        return .object(fields + tailFields)
+    }
+
+    /// The fields before the sections of rows.
+    var headFields: [(String, JSONValue)] {
+        [
             ("job", .string(job.rawValue)),
             ("run_id", runID.map { .int($0) } ?? .null),
             ("dry_run", .bool(dryRun)),
@@ -48,29 +80,37 @@ public struct JobReport: Sendable {
                 (currency.rawValue, .object(named.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) }))
             })),
         ]
-        for section in ReportSection.allCases {
-            fields.append((section.rawValue, .array((output.records[section] ?? []).map(\.fields))))
-        }
-        fields.append(("skipped", .array(output.skipped.map {
-            .object([("customer_id", .int($0.customerID)), ("reason", .string($0.reason))])
-        })))
-        fields.append(("reported", .array(output.reported.map {
-            .object([("customer_id", .int($0.customerID)), ("reason", .string($0.reason))])
-        })))
-        fields.append(("notices", .array(output.notices.map { .string($0) })))
-        fields.append(("error", error.map { .string($0) } ?? .null))
-        return .object(fields)
+    }
+
+    /// The fields after the sections of rows.
+    var tailFields: [(String, JSONValue)] {
+        [
+            ("skipped", .array(output.skipped.map {
+                .object([("customer_id", .int($0.customerID)), ("reason", .string($0.reason))])
+            })),
+            ("reported", .array(output.reported.map {
+                .object([("customer_id", .int($0.customerID)), ("reason", .string($0.reason))])
+            })),
+            ("notices", .array(output.notices.map { .string($0) })),
+            ("error", error.map { .string($0) } ?? .null),
+        ]
+    }
+
+    /// The summary without the rows: `counts`, `totals`, `skipped`, `reported`, `notices`.
+    public var summary: JSONValue {
+        let head = JSONValue.object(headFields)
+        let tail = JSONValue.object(tailFields)
+        return .object([
+            ("counts", head["counts"] ?? .object([])),
+            ("totals", head["totals"] ?? .object([])),
+            ("skipped", tail["skipped"] ?? .array([])),
+            ("reported", tail["reported"] ?? .array([])),
+            ("notices", tail["notices"] ?? .array([])),
+        ])
     }
 
     /// What `job_runs.stats` keeps: the summary, not the rows (those are in their tables).
     public var stats: JSONValue {
-        .object([
-            ("counts", json["counts"] ?? .object([])),
-            ("totals", json["totals"] ?? .object([])),
-            ("skipped", json["skipped"] ?? .array([])),
-            ("reported", json["reported"] ?? .array([])),
-            ("notices", json["notices"] ?? .array([])),
-            ("duration_ms", .int(durationMilliseconds)),
-        ])
+        .object((summary.objectValue ?? []) + [("duration_ms", .int(durationMilliseconds))])
     }
 }

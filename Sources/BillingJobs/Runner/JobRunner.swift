@@ -86,10 +86,13 @@ public struct JobRunner: Sendable {
         var logger = self.logger
         logger[metadataKey: "job.name"] = "\(name)"
         var currencies: [CurrencyCode: Currency] = [:]
+        // The emitted rows, spilled to a temporary file beyond the bound (a first run over a
+        // large history emits millions); `output` keeps the rest of the report.
+        let records = ReportRecords(memoryLimit: settings.reportMemoryLimit)
 
         func report(runID: Int64?, status: JobRunStatus?, output: JobOutput = JobOutput(), error: String?, exit: ExitStatus) -> JobReport {
             JobReport(job: name, runID: runID, dryRun: request.dryRun, asOf: request.asOf, period: request.period,
-                      status: status, output: output, error: error, exitStatus: exit,
+                      status: status, output: output, records: records, error: error, exitStatus: exit,
                       durationMilliseconds: JobRunner.milliseconds(since: started), currencies: currencies)
         }
 
@@ -156,11 +159,17 @@ public struct JobRunner: Sendable {
             force: request.force, dryRun: request.dryRun, currencies: currencies, logger: logger
         )
         var output = JobOutput()
+        func absorb(_ part: JobOutput) {
+            var part = part
+            records.append(part.records)
+            part.records = [:]
+            output.merge(part)
+        }
         var status = JobRunStatus.succeeded
         var failure: String?
         var exit = ExitStatus.success
         do {
-            output.merge(try inScope(nested, db) { try job.prepare(context) })
+            absorb(try inScope(nested, db) { try job.prepare(context) })
             let ids = try inScope(nested, db) { try job.customers(context) }
             let lookup = try CustomerDirectory.load(db, ids: ids, asOf: request.asOf)
             output.count("customers", ids.count)
@@ -173,7 +182,7 @@ public struct JobRunner: Sendable {
             var lastProgress = ContinuousClock.now
             for batch in customers.chunks(of: max(1, request.batchSize)) {
                 if let signal = interruption.requested { throw JobStop.interrupted(signal) }
-                output.merge(try process(job, batch, context, nested: nested, lockCustomers: !request.dryRun, logger: logger))
+                absorb(try process(job, batch, context, nested: nested, lockCustomers: !request.dryRun, logger: logger))
                 done += batch.count
                 onProgress?(done, customers.count)
                 if ContinuousClock.now - lastProgress > .seconds(5) || done == customers.count {
@@ -192,7 +201,7 @@ public struct JobRunner: Sendable {
                 exit = .dataError
             }
         } catch let stop as JobStop {
-            output.merge(stop.output)
+            absorb(stop.output)
             status = .failed
             failure = stop.message
             exit = stop.isSafetyLimit ? .dataError : .failure
@@ -224,6 +233,9 @@ public struct JobRunner: Sendable {
             if exit == .success || exit == .dataError {
                 return report(runID: runID, status: status, output: output, error: "\(error)", exit: JobRunner.exitStatus(for: error))
             }
+        }
+        if let spillError = records.spillError {
+            logger.warning("the report's rows stay in memory: they could not be written to a temporary file", metadata: ["error": "\(spillError)"])
         }
         let level: Logger.Level = exit == .success ? .info : .warning
         logger.log(level: level, "run finished", metadata: [

@@ -1,5 +1,6 @@
-/// Session limits that keep a stuck run from blocking the next timer forever. Each is a
-/// PostgreSQL duration (`30s`, `10min`, `0` = no limit) set on the run's connection.
+/// How a run behaves beyond its job: session limits that keep a stuck run from blocking the next
+/// timer forever (each a PostgreSQL duration, `30s`, `10min`, `0` = no limit, set on the run's
+/// connection), and how many report rows it keeps in memory.
 public struct RunnerSettings: Sendable {
     /// How long a statement may wait for a row or table lock.
     public var lockTimeout: String
@@ -7,11 +8,15 @@ public struct RunnerSettings: Sendable {
     public var statementTimeout: String
     /// How long a transaction may sit idle (a hung client) before the server ends it.
     public var idleInTransactionTimeout: String
+    /// Report rows kept in memory; beyond it they go to a temporary file (`ReportRecords`).
+    public var reportMemoryLimit: Int
 
-    public init(lockTimeout: String = "60s", statementTimeout: String = "30min", idleInTransactionTimeout: String = "10min") {
+    public init(lockTimeout: String = "60s", statementTimeout: String = "30min", idleInTransactionTimeout: String = "10min",
+                reportMemoryLimit: Int = ReportRecords.defaultMemoryLimit) {
         self.lockTimeout = lockTimeout
         self.statementTimeout = statementTimeout
         self.idleInTransactionTimeout = idleInTransactionTimeout
+        self.reportMemoryLimit = reportMemoryLimit
     }
 
     /// The settings as `set_config` pairs.

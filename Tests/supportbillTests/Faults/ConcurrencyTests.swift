@@ -1,3 +1,4 @@
+import BillingStore
 import Foundation
 import Postgres
 import TestSupport
@@ -74,6 +75,33 @@ extension FaultTests {
             let together = try BillingSnapshot.take(db)
             let mismatches = Self.serializable(together, inOrder.snapshot, reversed.snapshot)
             #expect(mismatches.isEmpty, "\(first) ‖ \(second): \(mismatches.count) customers match neither serial order:\n\(mismatches.prefix(5).joined(separator: "\n"))")
+        }
+
+        /// What makes `twoJobs` hold by construction rather than by luck: another job's batch
+        /// holding a customer's lock (the test's session takes it, as that batch would) makes
+        /// the batch of that customer wait, whole, and a dry run does not wait at all.
+        @Test("a batch waits for its customers' lock while another job's batch holds it: earlier batches commit, the waiting batch writes nothing until it is free; a dry run never waits")
+        func customerLock() throws {
+            let harness = try FaultHarness("threshold-topup", "customer_lock")
+            defer { harness.close() }
+            let (customer, _) = try harness.cleanRow(in: "credit_ledger", keyPrefix: "tt:usage:", fraction: 0.5)
+            let blocker = try LockBlocker(target: harness.target)
+            try blocker.hold("SELECT pg_advisory_xact_lock($1::integer, ($2::bigint % $3)::integer)",
+                             [CustomerLocks.classID, customer, CustomerLocks.slots])
+
+            let dry = try harness.run(batchSize: 50, ["--dry-run"])
+            #expect(dry.status == 0, "a dry run waited for or failed on the customer's lock: \(dry.stderr.suffix(600))")
+            #expect(try harness.snapshot() == harness.scenario.before, "the dry run left rows behind")
+
+            let run = try harness.start(batchSize: 50)
+            _ = try harness.probe.waitUntilBlocked(by: blocker.db.backendPID, in: "SELECT count(*)")
+            let done = try harness.checkStep("while another batch holds customer \(customer)")
+            #expect(!done.contains(customer), "customer \(customer) was written while its lock was held")
+            #expect(!done.isEmpty, "no batch before the held customer's committed")
+            blocker.release()
+            let result = run.wait()
+            #expect(result.status == 0, "\(result.stderr.suffix(800))")
+            try harness.expectClean("after the lock was released")
         }
 
         /// The jobs run one after the other on a fresh copy: the snapshot and each job's exit status.

@@ -151,6 +151,46 @@ struct RunnerRoleTests {
         #expect(Self.refusal(db, "DELETE FROM invoices WHERE id = $1", [world.draft]) == nil)
     }
 
+    // The DELETE and UPDATE the runner holds on items and memberships exist for what the jobs
+    // do; the triggers of sql/110 keep them to it: another job's item waiting for an invoice is
+    // only ever attached, and staff's memberships (managed = false) are never touched.
+    @Test("the runner's DELETE reaches only drafts' items and managed memberships; an item on no invoice can only be attached")
+    func narrowDeletes() throws {
+        let world = try World()
+        defer { world.close() }
+        let db = world.runner
+        let run = try #require(try world.owner.query("SELECT max(id) FROM job_runs").scalar(Int64.self))
+        let waiting = try #require(try world.owner.query("""
+            INSERT INTO billable_items (customer_id, kind, description, quantity, unit_price, amount, currency, period_start, period_end, source_key, run_id)
+            VALUES ($1, 'per_incident', 'Ticket #1', 1, 4500, 4500, 'USD', '2026-10-01', '2026-11-01', 'test:incident', $2) RETURNING id
+            """, [world.customer, run]).scalar(Int64.self))
+        #expect(Self.refusal(db, "DELETE FROM billable_items WHERE id = $1", [waiting]) == "42501")
+        #expect(Self.refusal(db, "UPDATE billable_items SET amount = 1 WHERE id = $1", [waiting]) == "42501")
+        #expect(Self.refusal(db, "UPDATE billable_items SET invoice_id = $2, amount = 1 WHERE id = $1", [waiting, world.draft]) == "42501")
+        #expect(try world.owner.query("SELECT amount FROM billable_items WHERE id = $1", [waiting]).scalar(Int64.self) == 4500)
+        // Attaching it to a draft is what monthly-rollup does; off the draft again, it cannot be deleted either.
+        #expect(Self.refusal(db, "UPDATE billable_items SET invoice_id = $2 WHERE id = $1", [waiting, world.draft]) == nil)
+        #expect(Self.refusal(db, "UPDATE billable_items SET invoice_id = NULL WHERE id = $1", [waiting]) == nil)
+        #expect(Self.refusal(db, "DELETE FROM billable_items WHERE id = $1", [waiting]) == "42501")
+        // The owner (staff) keeps its rights.
+        #expect(Self.refusal(world.owner, "UPDATE billable_items SET description = 'Ticket #1 (waived)' WHERE id = $1", [waiting]) == nil)
+
+        let f = Fixtures(world.owner)
+        let staffGroup = try f.group("Priority (by staff)")
+        let managedGroup = try f.group("Priority (plan)")
+        try world.owner.execute("INSERT INTO customer_group_members (customer_id, group_id, managed) VALUES ($1, $2, false), ($1, $3, true)",
+                                [world.customer, staffGroup, managedGroup])
+        #expect(Self.refusal(db, "DELETE FROM customer_group_members WHERE group_id = $1", [staffGroup]) == "42501")
+        #expect(Self.refusal(db, "DELETE FROM customer_group_members WHERE group_id = $1", [managedGroup]) == nil)
+        #expect(Self.refusal(db, "INSERT INTO customer_group_members (customer_id, group_id, managed) VALUES ($1, $2, false)",
+                             [world.customer, managedGroup]) == "42501")
+        #expect(Self.refusal(db, "INSERT INTO customer_group_members (customer_id, group_id, managed) VALUES ($1, $2, true)",
+                             [world.customer, managedGroup]) == nil)
+        #expect(try world.owner.query("SELECT count(*) FROM customer_group_members WHERE group_id = $1 AND NOT managed", [staffGroup]).scalar(Int.self) == 1)
+        // monthly-rollup's temporary tables (sql/110 grants TEMPORARY, should PUBLIC lack it).
+        #expect(Self.refusal(db, "CREATE TEMP TABLE monthly_rollup_probe (id int)") == nil)
+    }
+
     @Test("the runner changes no input but the columns the jobs move, and cannot read pg_authid", arguments: [
         ("SELECT rolpassword FROM pg_authid", "42501"),
         ("SELECT passwd FROM pg_shadow", "42501"),

@@ -1,7 +1,8 @@
 /// One customer's work for the contract planner: the billable time entries not charged yet
 /// (those no service bills), their tickets, and the org units whose contracts serve it.
 public struct ContractCustomerInput: Sendable {
-    /// A billable time entry not charged yet.
+    /// A billable time entry not charged yet, or not completely: part of it waited for a
+    /// contract to roll over to (or its minutes grew after it was charged).
     public struct Entry: Sendable, Hashable {
         public let id: Int64
         public let ticketID: Int64
@@ -9,13 +10,20 @@ public struct ContractCustomerInput: Sendable {
         /// The customer's local date of `workedAt`: what contract dates are compared with.
         public let localDate: LocalDate
         public let minutes: Int64
+        /// Minutes of it charged by earlier runs, and in how many pieces (the next is numbered
+        /// after them).
+        public let chargedMinutes: Int64
+        public let chargedPieces: Int
 
-        public init(id: Int64, ticketID: Int64, workedAt: Instant, localDate: LocalDate, minutes: Int64) {
+        public init(id: Int64, ticketID: Int64, workedAt: Instant, localDate: LocalDate, minutes: Int64,
+                    chargedMinutes: Int64 = 0, chargedPieces: Int = 0) {
             self.id = id
             self.ticketID = ticketID
             self.workedAt = workedAt
             self.localDate = localDate
             self.minutes = minutes
+            self.chargedMinutes = chargedMinutes
+            self.chargedPieces = chargedPieces
         }
     }
 

@@ -22,10 +22,15 @@
 ///     rolled_over; ignore: A, ignored, deducted nowhere)
 ///
 /// An entry larger than what is left is split into pieces whose minutes add up to the entry's.
-/// Under rollover, time for which no next contract exists yet waits uncharged (whole entries,
-/// and the request's later entries behind them) and is charged by the first run that finds one.
-/// When that is a new request's first entry, the minutes its contract had left are kept for it
-/// (they count as used), so that a rerun finds the same contract for it and charges nothing.
+/// Under rollover, the part of an entry for which no next contract exists yet waits uncharged
+/// (with the request's later entries behind it) and is charged by the first run that finds one;
+/// the part its contract could take is charged now. Everything the plan decides is stored as a
+/// charge, so a request that waits is bound to its contract by that charge, and a rerun (or the
+/// next batch) plans from exactly what this one leaves: nothing is held only in memory.
+///
+///     contract A (60 min)   request X: 90 on Oct 2    request Y: 60 on Oct 3   (no next contract)
+///     X: 60 -> A covered, 30 wait    Y: nothing left anywhere -> per incident
+///     later, contract B:   X: 30 -> B rolled_over (piece 2 of the entry)
 ///
 /// Customers are planned one after another in id order, each customer's entries in time order,
 /// against shared usage: contracts of an item or org unit shared by several customers run out
@@ -94,11 +99,11 @@ public struct ContractExpiryRolloverPlanner: Sendable {
                 waiting[ticket.id] = (held.contract, held.entries + 1, held.minutes + entry.minutes)
                 continue
             }
-            let mark = ledger.mark
             var state = states[ticket.id] ?? ticket.state
-            let isNewRequest = state == nil
             var pieces: [(contract: Int64?, minutes: Int64, outcome: ContractChargeOutcome)] = []
-            var left = entry.minutes
+            // An entry that waited in an earlier run has its first pieces stored already.
+            var left = entry.minutes - entry.chargedMinutes
+            guard left > 0 else { continue }
             var opensIncident = false
             var waitsAfter: Int64?
             charging: while left > 0 {
@@ -140,14 +145,9 @@ public struct ContractExpiryRolloverPlanner: Sendable {
                 }
             }
             if let expired = waitsAfter {
-                // A request with time charged already is bound to its contract by that charge:
-                // what the contract had left goes back to other requests. A new request is bound
-                // to it by nothing stored, only by the minutes it found there: they stay kept for
-                // it, so the next run finds the same contract again instead of none (which would
-                // bill the waiting request per incident on a rerun with unchanged data).
-                if !isNewRequest { ledger.rollback(to: mark) }
-                waiting[ticket.id] = (expired, 1, entry.minutes)
-                continue
+                // What the contract could take is charged (below); the rest waits, and the
+                // request's later entries with it, so its time keeps its order.
+                waiting[ticket.id] = (expired, 1, left)
             }
             if opensIncident {
                 guard let price = perIncidentPrices[customer.currency] else {
@@ -160,7 +160,7 @@ public struct ContractExpiryRolloverPlanner: Sendable {
             }
             for (index, piece) in pieces.enumerated() {
                 result.charges.append(ContractBatchPlan.Charge(
-                    customerID: customer.customerID, entryID: entry.id, ticketID: ticket.id, piece: index + 1,
+                    customerID: customer.customerID, entryID: entry.id, ticketID: ticket.id, piece: entry.chargedPieces + index + 1,
                     contractID: piece.contract, minutes: piece.minutes, outcome: piece.outcome
                 ))
             }
@@ -253,8 +253,8 @@ public struct ContractExpiryRolloverPlanner: Sendable {
         }
     }
 
-    /// Minutes used per contract as the plan goes, with a journal to undo an entry that waits or
-    /// a customer that is left out.
+    /// Minutes used per contract as the plan goes, with a journal to undo a customer that is
+    /// left out.
     private struct Ledger {
         private(set) var used: [Int64: Int64]
         private var journal: [(id: Int64, minutes: Int64)] = []

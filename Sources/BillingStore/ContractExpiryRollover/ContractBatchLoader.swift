@@ -2,7 +2,8 @@ import BillingCore
 import Postgres
 
 /// Loads everything the contract planner needs for a batch of customers in a few set-based
-/// statements: their billable time entries that no service bills and that are not charged yet,
+/// statements: their billable time entries that no service bills and that are not charged yet
+/// (or not completely),
 /// the entries' tickets and where each ticket's earlier time went, the customers' org-unit
 /// chains, and every contract that can serve them, locked (FOR UPDATE) with its usage computed
 /// from `contract_charges` after the lock, so that customers sharing a contract in different
@@ -14,17 +15,23 @@ public enum ContractBatchLoader {
     }
 
     /// The customers with billable time entries worked by `asOf` that no service bills (neither
-    /// the entry nor its ticket names a service) and that are not charged yet: one statement.
+    /// the entry nor its ticket names a service) and that are not charged yet, or not
+    /// completely (part of the entry waits for a contract to roll over to, or its minutes grew
+    /// after it was charged): one statement.
     public static func customersWithWork(_ db: PostgresConnection, asOf: Instant, customerFilter: [Int64]?) throws -> [Int64] {
         try db.query("""
             SELECT DISTINCT te.customer_id
               FROM time_entries te
               LEFT JOIN tickets t ON t.id = te.ticket_id
+              LEFT JOIN (SELECT cc.customer_id, cc.time_entry_id, sum(cc.minutes) AS minutes
+                           FROM contract_charges cc
+                          WHERE $2::bigint[] IS NULL OR cc.customer_id = ANY($2::bigint[])
+                          GROUP BY cc.customer_id, cc.time_entry_id) cc
+                     ON cc.customer_id = te.customer_id AND cc.time_entry_id = te.id
              WHERE te.billable AND te.worked_at <= $1
                AND te.service_id IS NULL AND t.service_id IS NULL
                AND ($2::bigint[] IS NULL OR te.customer_id = ANY($2::bigint[]))
-               AND NOT EXISTS (SELECT 1 FROM contract_charges cc
-                                WHERE cc.customer_id = te.customer_id AND cc.time_entry_id = te.id)
+               AND (cc.minutes IS NULL OR cc.minutes < te.minutes)
              ORDER BY te.customer_id
             """, [asOf, customerFilter]).map { try $0.decode(0, as: Int64.self) }
     }
@@ -33,24 +40,31 @@ public enum ContractBatchLoader {
         let ids = customers.map(\.id)
         guard !ids.isEmpty else { return Batch(customers: [], contracts: []) }
 
-        // 1. The entries to charge, with the customer's local date of each.
+        // 1. The entries to charge, with the customer's local date of each and what earlier runs
+        //    charged of them (an entry part of which waited for a contract).
         var entries: [Int64: [ContractCustomerInput.Entry]] = [:]
         var ticketIDs = Set<Int64>()
         for row in try db.query("""
-            SELECT te.id, te.customer_id, te.ticket_id, te.worked_at, (te.worked_at AT TIME ZONE c.timezone)::date, te.minutes
+            SELECT te.id, te.customer_id, te.ticket_id, te.worked_at, (te.worked_at AT TIME ZONE c.timezone)::date, te.minutes,
+                   COALESCE(cc.minutes, 0), COALESCE(cc.pieces, 0)
               FROM time_entries te
               JOIN customers c ON c.id = te.customer_id
               LEFT JOIN tickets t ON t.id = te.ticket_id
+              LEFT JOIN (SELECT cc.customer_id, cc.time_entry_id, sum(cc.minutes)::bigint AS minutes, count(*)::int AS pieces
+                           FROM contract_charges cc
+                          WHERE cc.customer_id = ANY($1::bigint[])
+                          GROUP BY cc.customer_id, cc.time_entry_id) cc
+                     ON cc.customer_id = te.customer_id AND cc.time_entry_id = te.id
              WHERE te.customer_id = ANY($1::bigint[])
                AND te.billable AND te.worked_at <= $2
                AND te.service_id IS NULL AND t.service_id IS NULL
-               AND NOT EXISTS (SELECT 1 FROM contract_charges cc
-                                WHERE cc.customer_id = te.customer_id AND cc.time_entry_id = te.id)
+               AND (cc.minutes IS NULL OR cc.minutes < te.minutes)
              ORDER BY te.customer_id, te.worked_at, te.id
             """, [ids, asOf]) {
             let entry = ContractCustomerInput.Entry(
                 id: try row.decode(0), ticketID: try row.decode(2), workedAt: try row.decode(3),
-                localDate: try row.decode(4), minutes: try row.decode(5)
+                localDate: try row.decode(4), minutes: try row.decode(5),
+                chargedMinutes: try row.decode(6), chargedPieces: try row.decode(7)
             )
             entries[try row.decode(1, as: Int64.self), default: []].append(entry)
             ticketIDs.insert(entry.ticketID)

@@ -73,6 +73,7 @@ public enum IncidentGrantsWriter {
 
         // 2. New grants.
         let grants = plans.flatMap { entry in entry.plan.grants.map { (entry.customerID, $0) } }
+        var writtenGrantIDs: [String: Int64] = [:]
         if !grants.isEmpty {
             for row in try db.query("""
                 INSERT INTO incident_grants (customer_id, service_id, quantity, lifetime, valid_from, valid_until, source, source_key,
@@ -84,19 +85,21 @@ public enum IncidentGrantsWriter {
                      AS g(customer_id, service_id, quantity, lifetime, valid_from, valid_until, source, source_key,
                           payment_id, funds_amount, funds_currency)
                 ON CONFLICT (source_key) DO NOTHING
-                RETURNING id, customer_id, service_id, quantity, lifetime, valid_from, valid_until, source, source_key,
-                          payment_id, funds_amount, funds_currency
+                RETURNING id, source_key
                 """, [
                     grants.map(\.0), grants.map(\.1.serviceID), grants.map(\.1.quantity), grants.map(\.1.lifetime),
                     grants.map(\.1.validFrom), grants.map(\.1.validUntil), grants.map(\.1.source.rawValue), grants.map(\.1.sourceKey),
                     grants.map(\.1.paymentID), grants.map(\.1.fundsAmount), grants.map(\.1.fundsCurrency), runID,
                 ]) {
+                // Only the id comes back: the rest is what was planned (a rerun's conflicts return nothing).
+                writtenGrantIDs[try row.decode(1, as: String.self)] = try row.decode(0, as: Int64.self)
+            }
+            for (customerID, grant) in grants {
+                guard let id = writtenGrantIDs[grant.sourceKey] else { continue }
                 written.grants.append(GrantRow(
-                    id: try row.decode(0), customerID: try row.decode(1), serviceID: try row.decode(2, as: Int64?.self),
-                    quantity: try row.decode(3), lifetime: try row.decode(4), validFrom: try row.decode(5),
-                    validUntil: try row.decode(6, as: LocalDate?.self), source: try row.decode(7), sourceKey: try row.decode(8),
-                    paymentID: try row.decode(9, as: Int64?.self), fundsAmount: try row.decode(10, as: Int64?.self),
-                    fundsCurrency: try row.decode(11, as: CurrencyCode?.self)))
+                    id: id, customerID: customerID, serviceID: grant.serviceID, quantity: grant.quantity, lifetime: grant.lifetime,
+                    validFrom: grant.validFrom, validUntil: grant.validUntil, source: grant.source.rawValue, sourceKey: grant.sourceKey,
+                    paymentID: grant.paymentID, fundsAmount: grant.fundsAmount, fundsCurrency: grant.fundsCurrency))
             }
         }
 
@@ -121,8 +124,14 @@ public enum IncidentGrantsWriter {
             var plannedKeys: [String] = []
             for (_, use) in uses { if case .planned(let key) = use.grant { plannedKeys.append(key) } }
             var grantIDs: [String: (customerID: Int64, id: Int64)] = [:]
-            if !plannedKeys.isEmpty {
-                for row in try db.query("SELECT source_key, customer_id, id FROM incident_grants WHERE source_key = ANY($1::text[])", [plannedKeys]) {
+            for (customerID, grant) in grants {
+                if let id = writtenGrantIDs[grant.sourceKey] { grantIDs[grant.sourceKey] = (customerID, id) }
+            }
+            // A planned grant the insert did not return exists already (written since the batch
+            // read the customer's grants): found by its key.
+            let missing = plannedKeys.filter { grantIDs[$0] == nil }
+            if !missing.isEmpty {
+                for row in try db.query("SELECT source_key, customer_id, id FROM incident_grants WHERE source_key = ANY($1::text[])", [missing]) {
                     grantIDs[try row.decode(0)] = (try row.decode(1), try row.decode(2))
                 }
             }

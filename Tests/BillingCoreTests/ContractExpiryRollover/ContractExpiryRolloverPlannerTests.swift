@@ -188,18 +188,44 @@ struct ContractExpiryRolloverPlannerTests {
         #expect(plan.usedUp.map(\.contract.id) == [1])
     }
 
-    // Request 7's contract 1 has 50 minutes left and nothing to roll over to. Entry 100 (80 min)
-    // waits whole, and entry 101 behind it; request 8 (a new one) takes contract 1's 50 minutes.
-    @Test("rollover with no next contract: the request's time waits, uncharged, and keeps its order")
+    // Request 7's contract 1 has 50 minutes left and nothing to roll over to:
+    //
+    //     contract 1   |######################  550 used  |.. 50 left ..|
+    //     entry 100 (80, Oct 5)                  50 covered | 30 wait
+    //     entry 101 (10, Oct 6)                             | 10 wait (behind 100)
+    //     entry 102 (50, Oct 7, request 8, new)  contract 1 used up: per incident
+    //
+    // The 50 minutes are charged now: the charge binds request 7 to contract 1 in the database,
+    // so nothing is held in memory that a rerun or the next batch would not see.
+    @Test("rollover with no next contract: what the contract can take is charged, the rest of the request waits in order")
     func waitsForAContract() {
         let hours = F.contract(1, .customer(1), .supportHours, minutes: 600, used: 550)
         let customer = F.customer(entries: [
             F.entry(100, ticket: 7, "2026-10-05", 80), F.entry(101, ticket: 7, "2026-10-06", 10), F.entry(102, ticket: 8, "2026-10-07", 50),
         ], tickets: [F.ticket(7, state: .contract(1, rolledOver: false)), F.ticket(8)])
         let plan = F.planner(.rollover).plan([customer], contracts: [hours])
-        #expect(F.pieces(plan) == [P(102, 1, 1, 50, .covered)])
-        #expect(plan.waiting == [ContractBatchPlan.Waiting(customerID: 1, ticketID: 7, expiredContractID: 1, entries: 2, minutes: 90)])
+        #expect(F.pieces(plan) == [P(100, 1, 1, 50, .covered), P(102, 1, nil, 50, .perIncident)])
+        #expect(plan.waiting == [ContractBatchPlan.Waiting(customerID: 1, ticketID: 7, expiredContractID: 1, entries: 2, minutes: 40)])
+        #expect(plan.incidents.map(\.ticketID) == [8])
         #expect(plan.minutesUsed[1] == 600)
+        #expect(plan.usedUp.map(\.contract.id) == [1])
+    }
+
+    // The next run after `waitsForAContract`, once contract 2 exists: entry 100 has 50 of its 80
+    // minutes charged (piece 1); its 30 roll over as piece 2, and entry 101 follows.
+    @Test("an entry part of which waited continues: the rest rolls over as its next piece, the request's later entries follow")
+    func waitedEntryContinues() {
+        let hours = F.contract(1, .customer(1), .supportHours, minutes: 600, used: 600, status: .expired)
+        let next = F.contract(2, .customer(1), .supportHours, minutes: 120)
+        let customer = F.customer(entries: [
+            ContractCustomerInput.Entry(id: 100, ticketID: 7, workedAt: Instant(utc: F.day("2026-10-05"), hour: 12), localDate: F.day("2026-10-05"),
+                                        minutes: 80, chargedMinutes: 50, chargedPieces: 1),
+            F.entry(101, ticket: 7, "2026-10-06", 10),
+        ], tickets: [F.ticket(7, state: .contract(1, rolledOver: false))])
+        let plan = F.planner(.rollover).plan([customer], contracts: [hours, next])
+        #expect(F.pieces(plan) == [P(100, 2, 2, 30, .rolledOver), P(101, 1, 2, 10, .rolledOver)])
+        #expect(plan.waiting.isEmpty)
+        #expect(plan.minutesUsed[2] == 40)
     }
 
     @Test("a contract staff set to expired takes no time; one the job expired still covers its period")

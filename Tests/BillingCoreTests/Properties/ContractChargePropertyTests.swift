@@ -48,26 +48,82 @@ struct ContractChargePropertyTests {
         return Case(customers: customers, contracts: contracts)
     }
 
-    @Test("each charged entry's pieces add up to its minutes, numbered 1...n, and no contract is charged beyond its minutes")
+    /// What the job stores of `plan` and what the next run then loads: completely charged
+    /// entries leave the input, an entry part of which waits keeps its charged minutes and
+    /// pieces, each ticket's last charge becomes its state, contracts count the charged minutes,
+    /// used-up ones expire.
+    static func stored(_ plan: ContractBatchPlan, over example: Case) -> Case {
+        var chargedMinutes: [Int64: Int64] = [:]
+        var chargedPieces: [Int64: Int] = [:]
+        var lastCharge: [Int64: ContractBatchPlan.Charge] = [:]
+        for charge in plan.charges {
+            chargedMinutes[charge.entryID, default: 0] += charge.minutes
+            chargedPieces[charge.entryID, default: 0] += 1
+            lastCharge[charge.ticketID] = charge
+        }
+        let customers = example.customers.map { customer in
+            ContractCustomerInput(
+                customerID: customer.customerID, currency: customer.currency, orgUnits: customer.orgUnits,
+                entries: customer.entries.compactMap { entry in
+                    let charged = entry.chargedMinutes + (chargedMinutes[entry.id] ?? 0)
+                    guard charged < entry.minutes else { return nil }
+                    return ContractCustomerInput.Entry(id: entry.id, ticketID: entry.ticketID, workedAt: entry.workedAt, localDate: entry.localDate,
+                                                       minutes: entry.minutes, chargedMinutes: charged,
+                                                       chargedPieces: entry.chargedPieces + (chargedPieces[entry.id] ?? 0))
+                },
+                tickets: customer.tickets.values.map { ticket in
+                    guard let last = lastCharge[ticket.id] else { return ticket }
+                    return ContractCustomerInput.Ticket(id: ticket.id, customerID: ticket.customerID, itemID: ticket.itemID,
+                                                        openedOn: ticket.openedOn, subject: ticket.subject,
+                                                        state: TicketChargeState(lastOutcome: last.outcome, contractID: last.contractID))
+                })
+        }
+        let expired = Set(plan.usedUp.map(\.contract.id))
+        let contracts = example.contracts.map { contract in
+            let added = plan.charges.filter { $0.contractID == contract.id && ($0.outcome == .covered || $0.outcome == .rolledOver) }
+                .reduce(Int64(0)) { $0 + $1.minutes }
+            return SupportContract(id: contract.id, scope: contract.scope, kind: contract.kind, startsOn: contract.startsOn,
+                                   endsOn: contract.endsOn, minutesTotal: contract.minutesTotal,
+                                   status: expired.contains(contract.id) ? .expired : contract.status,
+                                   minutesUsed: contract.minutesUsed + added, chargeable: contract.chargeable)
+        }
+        return Case(customers: customers, contracts: contracts)
+    }
+
+    static func describe(_ plan: ContractBatchPlan) -> String {
+        "charges \(plan.charges.map { "\($0.entryID).\($0.piece) \($0.contractID.map(String.init) ?? "-") \($0.minutes) \($0.outcome.rawValue)" }), "
+            + "incidents \(plan.incidents.map(\.ticketID)), waiting \(plan.waiting.map { "\($0.ticketID): \($0.entries) entries, \($0.minutes) min" })"
+    }
+
+    @Test("each entry's pieces add up to its minutes, or to less while the rest of its request waits; numbered 1...n; no contract charged beyond its minutes")
     func piecesAddUp() {
         PropertyCheck.forAll("contract charges") { g in
             let example = Self.randomCase(&g)
             let planner = ContractExpiryRolloverPlanner(expiredTime: g.chance(50) ? .rollover : .ignore, perIncidentPrices: [Self.usd: 4500])
             let plan = planner.plan(example.customers, contracts: example.contracts)
             let skipped = Set(plan.skipped.map(\.customerID))
-            let entries = example.customers.filter { !skipped.contains($0.customerID) }.flatMap(\.entries)
             let byEntry = Dictionary(grouping: plan.charges, by: \.entryID)
-            for entry in entries {
-                guard let pieces = byEntry[entry.id] else { continue }  // waiting for a contract: charged by a later run, whole
-                let charged = pieces.reduce(Int64(0)) { $0 + $1.minutes }
-                guard charged == entry.minutes else {
-                    return "entry \(entry.id) of \(entry.minutes) min charged \(charged) in \(pieces.map { "\($0.minutes) \($0.outcome.rawValue)" }): \(example)"
+            let waiting = Dictionary(plan.waiting.map { ($0.ticketID, $0.minutes) }, uniquingKeysWith: +)
+            for customer in example.customers where !skipped.contains(customer.customerID) {
+                var uncharged: [Int64: Int64] = [:]
+                for entry in customer.entries {
+                    let pieces = byEntry[entry.id] ?? []
+                    let charged = pieces.reduce(Int64(0)) { $0 + $1.minutes }
+                    guard charged <= entry.minutes else {
+                        return "entry \(entry.id) of \(entry.minutes) min charged \(charged) in \(pieces.map { "\($0.minutes) \($0.outcome.rawValue)" }): \(example)"
+                    }
+                    if charged < entry.minutes { uncharged[entry.ticketID, default: 0] += entry.minutes - charged }
+                    guard pieces.map(\.piece).sorted() == Array(stride(from: 1, through: pieces.count, by: 1)), pieces.allSatisfy({ $0.minutes > 0 }) else {
+                        return "entry \(entry.id) pieces \(pieces.map(\.piece)) / \(pieces.map(\.minutes)): \(example)"
+                    }
                 }
-                guard pieces.map(\.piece).sorted() == Array(1...pieces.count), pieces.allSatisfy({ $0.minutes > 0 }) else {
-                    return "entry \(entry.id) pieces \(pieces.map(\.piece)) / \(pieces.map(\.minutes)): \(example)"
+                // Every minute is charged, or reported waiting with its request.
+                for (ticket, minutes) in uncharged where waiting[ticket] != minutes {
+                    return "ticket \(ticket): \(minutes) min uncharged, \(waiting[ticket] ?? 0) reported waiting; \(Self.describe(plan)): \(example)"
                 }
             }
-            guard Set(byEntry.keys).isSubset(of: Set(entries.map(\.id))) else { return "charges for entries of skipped customers: \(example)" }
+            let entries = Set(example.customers.filter { !skipped.contains($0.customerID) }.flatMap(\.entries).map(\.id))
+            guard Set(byEntry.keys).isSubset(of: entries) else { return "charges for entries of skipped customers: \(example)" }
             for contract in example.contracts {
                 guard let limit = contract.limit else { continue }
                 let added = plan.charges.filter { $0.contractID == contract.id && ($0.outcome == .covered || $0.outcome == .rolledOver) }
@@ -75,9 +131,9 @@ struct ContractChargePropertyTests {
                 guard added == 0 || contract.minutesUsed + added <= limit else {
                     return "contract \(contract.id) of \(limit) min, \(contract.minutesUsed) used before, charged \(added) more: \(example)"
                 }
-                // What the plan counts as used: the charges, plus minutes kept for a waiting new request.
+                // What the plan counts as used is exactly what it stores: nothing is held in memory only.
                 let counted = plan.minutesUsed[contract.id] ?? contract.minutesUsed
-                guard counted >= contract.minutesUsed + added, added == 0 || counted <= limit else {
+                guard counted == contract.minutesUsed + added else {
                     return "contract \(contract.id) of \(limit): minutesUsed \(counted), \(contract.minutesUsed) before + \(added) charged: \(example)"
                 }
             }
@@ -85,45 +141,52 @@ struct ContractChargePropertyTests {
         }
     }
 
-    @Test("a second plan over what the first one left (its charges stored, its used-up contracts expired) charges nothing")
+    @Test("a second plan over what the first one stored charges nothing, and the same time waits")
     func idempotent() {
         PropertyCheck.forAll("contract rerun") { g in
             let example = Self.randomCase(&g)
             let planner = ContractExpiryRolloverPlanner(expiredTime: g.chance(50) ? .rollover : .ignore, perIncidentPrices: [Self.usd: 4500])
             let first = planner.plan(example.customers, contracts: example.contracts)
-            // Store the first plan as the job does: charged entries leave the input, each ticket's
-            // last charge becomes its state, contracts count the charged minutes, used up ones expire.
-            let charged = Set(first.charges.map(\.entryID))
-            var lastCharge: [Int64: ContractBatchPlan.Charge] = [:]
-            for charge in first.charges { lastCharge[charge.ticketID] = charge }
-            let customers = example.customers.map { customer in
-                ContractCustomerInput(customerID: customer.customerID, currency: customer.currency, orgUnits: customer.orgUnits,
-                                      entries: customer.entries.filter { !charged.contains($0.id) },
-                                      tickets: customer.tickets.values.map { ticket in
-                                          guard let last = lastCharge[ticket.id] else { return ticket }
-                                          return ContractCustomerInput.Ticket(id: ticket.id, customerID: ticket.customerID, itemID: ticket.itemID,
-                                                                              openedOn: ticket.openedOn, subject: ticket.subject,
-                                                                              state: TicketChargeState(lastOutcome: last.outcome, contractID: last.contractID))
-                                      })
-            }
-            let expired = Set(first.usedUp.map(\.contract.id))
-            let contracts = example.contracts.map { contract in
-                let added = first.charges.filter { $0.contractID == contract.id && ($0.outcome == .covered || $0.outcome == .rolledOver) }
-                    .reduce(Int64(0)) { $0 + $1.minutes }
-                return SupportContract(id: contract.id, scope: contract.scope, kind: contract.kind, startsOn: contract.startsOn,
-                                       endsOn: contract.endsOn, minutesTotal: contract.minutesTotal,
-                                       status: expired.contains(contract.id) ? .expired : contract.status,
-                                       minutesUsed: contract.minutesUsed + added, chargeable: contract.chargeable)
-            }
-            let second = planner.plan(customers, contracts: contracts)
+            let second = planner.plan(Self.stored(first, over: example).customers, contracts: Self.stored(first, over: example).contracts)
             guard second.charges.isEmpty, second.incidents.isEmpty else {
-                return "the rerun charges \(second.charges.map { "\($0.entryID).\($0.piece) \($0.minutes) \($0.outcome.rawValue)" }), incidents \(second.incidents.map(\.ticketID)); first plan \(first.charges.map { "\($0.entryID).\($0.piece) \($0.contractID.map(String.init) ?? "-") \($0.minutes) \($0.outcome.rawValue)" }), waiting \(first.waiting): \(example)"
+                return "the rerun: \(Self.describe(second)); first plan: \(Self.describe(first)): \(example)"
             }
             // The same time waits (the contract a notice names may differ: the one the request
             // rolled over to in the first run may have run out since).
             let waitingFirst = first.waiting.map { "\($0.ticketID): \($0.entries) entries, \($0.minutes) min" }
             let waitingSecond = second.waiting.map { "\($0.ticketID): \($0.entries) entries, \($0.minutes) min" }
             guard waitingSecond == waitingFirst else { return "waiting \(waitingFirst) became \(waitingSecond): \(example)" }
+            return nil
+        }
+    }
+
+    // The runner plans batches of customers, each from what the earlier batches stored. A
+    // customer planned alone (batch size 1) must get exactly what it gets planned with the others,
+    // and a rerun after the batches charges nothing.
+    @Test("batches of one customer each charge exactly what one batch of all of them charges, and a rerun charges nothing")
+    func batchSizeIndependent() {
+        PropertyCheck.forAll("contract batches") { g in
+            var example = Self.randomCase(&g)
+            if example.customers.count < 2 { return nil }
+            let planner = ContractExpiryRolloverPlanner(expiredTime: g.chance(50) ? .rollover : .ignore, perIncidentPrices: [Self.usd: 4500])
+            let together = planner.plan(example.customers, contracts: example.contracts)
+            var charges: [ContractBatchPlan.Charge] = []
+            var incidents: [ContractBatchPlan.Incident] = []
+            var waiting: [ContractBatchPlan.Waiting] = []
+            for customerID in example.customers.map(\.customerID).sorted() {
+                let alone = planner.plan(example.customers.filter { $0.customerID == customerID }, contracts: example.contracts)
+                charges += alone.charges
+                incidents += alone.incidents
+                waiting += alone.waiting
+                example = Self.stored(alone, over: example)
+            }
+            let key = { (c: ContractBatchPlan.Charge) in "\(c.entryID).\(c.piece) \(c.contractID.map(String.init) ?? "-") \(c.minutes) \(c.outcome.rawValue)" }
+            guard charges.map(key) == together.charges.map(key), incidents.map(\.ticketID) == together.incidents.map(\.ticketID),
+                  waiting == together.waiting else {
+                return "one batch: \(Self.describe(together)); one customer at a time: charges \(charges.map(key)), incidents \(incidents.map(\.ticketID)), waiting \(waiting): \(example)"
+            }
+            let rerun = planner.plan(example.customers, contracts: example.contracts)
+            guard rerun.charges.isEmpty, rerun.incidents.isEmpty else { return "the rerun after the batches: \(Self.describe(rerun)): \(example)" }
             return nil
         }
     }

@@ -279,9 +279,13 @@ struct ContractExpiryRolloverJobTests {
         #expect(try f.contractCharges() == [Charge(good, nil, 30, "per_incident")])
     }
 
-    // Contract 1 (100 min) covers 80; the next entry of the request needs 60 and there is nothing
-    // to roll over to: it waits (reported). A contract added later takes the rest.
-    @Test("rollover with no contract to roll over to: the time waits, reported, and the first run that finds one charges it")
+    // Contract 1 (100 min) covers 80; the next entry of the request needs 60: the 20 minutes
+    // left are charged (the contract is used up and expires), the other 40 wait, reported. A
+    // contract added later takes them as the entry's second piece.
+    //
+    //     contract 1 (100)   |==== 80 (entry 1) ====|= 20 =|
+    //     entry 2 (60)                               20 covered | 40 wait -> contract 2 (rolled_over)
+    @Test("rollover with no contract to roll over to: what is left is charged, the rest waits, reported, and the first run that finds one charges it")
     func waitsForAContract() throws {
         let database = try TestCluster.makeDatabase()
         defer { database.drop() }
@@ -295,22 +299,32 @@ struct ContractExpiryRolloverJobTests {
         let second = try f.entry(customer: customer, ticket: ticket, workedAt: "2026-10-06T09:00:00Z", minutes: 60)
         let report = try Self.run(database, asOf: "2026-10-10T00:00:00Z")
         #expect(report.exitStatus == .success)
-        #expect(try f.contractCharges() == [Charge(first, hours, 80, "covered")])
-        #expect(report.output.counts["minutes_waiting"] == 60)
-        #expect(report.output.notices == ["customer \(customer), ticket #\(ticket): 60 min in 1 entry waits for a contract to roll over to (contract #\(hours) expired during the request and expired_time is \"rollover\"); add a contract, or set expired_time = \"ignore\""])
+        #expect(try f.contractCharges() == [Charge(first, hours, 80, "covered"), Charge(second, hours, 20, "covered")])
+        #expect(report.output.counts["minutes_waiting"] == 40)
+        #expect(report.output.notices == ["customer \(customer), ticket #\(ticket): 40 min in 1 entry waits for a contract to roll over to (contract #\(hours) expired during the request and expired_time is \"rollover\"); add a contract, or set expired_time = \"ignore\""])
+        #expect(try f.contractStatus(hours) == "expired")
+        #expect(try f.contractUsage(hours) == (100, 0, 0))
+
+        let rerun = try Self.run(database, asOf: "2026-10-10T00:00:00Z")
+        #expect(rerun.exitStatus == .success)
+        #expect(rerun.output.counts["charges"] == nil)
+        #expect(rerun.output.counts["minutes_waiting"] == 40)
 
         let next = try f.contract(kind: "subscription", customer: customer, startsOn: "2026-10-01", status: "active")
         let later = try Self.run(database, asOf: "2026-10-11T00:00:00Z")
         #expect(later.exitStatus == .success)
         #expect(try f.contractCharges() == [Charge(first, hours, 80, "covered"), Charge(second, hours, 20, "covered"), Charge(second, next, 40, "rolled_over")])
-        #expect(try f.contractStatus(hours) == "expired")
+        #expect(try db.query("SELECT source_key FROM contract_charges WHERE time_entry_id = $1 ORDER BY id", [second]).map { try $0.decode(0, as: String.self) }
+                == ["ce:charge:\(second):1", "ce:charge:\(second):2"])
+        #expect(later.output.counts["minutes_waiting"] == nil)
+        #expect(try f.contractChargeMismatches().isEmpty)
     }
 
-    // A 60-minute contract. Request A (opened Oct 2) is new: its first entry, 90 minutes, does
-    // not fit and waits, with nothing charged yet. Request B (Oct 3, 60 minutes) comes later. The
-    // rerun with unchanged data must charge nothing: A still waits for a contract (it must not
-    // turn into a per-incident request because B took the minutes A's contract had left).
-    @Test("a rerun charges nothing: a new request whose first entry waits keeps what its contract had left")
+    // A 60-minute contract. Request A (opened Oct 2) is new: its first entry, 90 minutes, takes
+    // the 60 and its other 30 wait. Request B (Oct 3, 60 minutes) comes later and finds nothing:
+    // per incident. The charge binds A to the contract, so the rerun with unchanged data charges
+    // nothing (A must not turn into a per-incident request).
+    @Test("a rerun charges nothing: a new request whose first entry waits is bound to its contract by what it charged")
     func waitingNewRequestIsStable() throws {
         let database = try TestCluster.makeDatabase()
         defer { database.drop() }
@@ -326,25 +340,58 @@ struct ContractExpiryRolloverJobTests {
 
         let first = try Self.run(database, asOf: "2026-10-10T00:00:00Z")
         #expect(first.exitStatus == .success)
-        // A's entry keeps the 60 minutes: B, later, finds no contract and is billed per incident.
-        #expect(try f.contractCharges() == [Charge(b1, nil, 60, "per_incident")])
-        #expect(first.output.counts["minutes_waiting"] == 90)
+        #expect(try f.contractCharges() == [Charge(a1, hours, 60, "covered"), Charge(b1, nil, 60, "per_incident")])
+        #expect(first.output.counts["minutes_waiting"] == 30)
         #expect(try f.contractStatus(hours) == "expired")
 
         let rerun = try Self.run(database, asOf: "2026-10-10T00:00:00Z")
         #expect(rerun.exitStatus == .success)
         #expect(rerun.output.counts["charges"] == nil)
         #expect(rerun.output.counts["items"] == nil)
-        #expect(rerun.output.counts["minutes_waiting"] == 90)
-        #expect(try f.contractCharges() == [Charge(b1, nil, 60, "per_incident")])
+        #expect(rerun.output.counts["minutes_waiting"] == 30)
+        #expect(try f.contractCharges() == [Charge(a1, hours, 60, "covered"), Charge(b1, nil, 60, "per_incident")])
         #expect(try f.count("billable_items", where: "kind = 'per_incident'") == 1)
 
-        // A contract to roll over to: A's entry takes the 60 minutes kept for it, the rest rolls over.
+        // A contract to roll over to: A's other 30 minutes roll over.
         let next = try f.contract(kind: "subscription", customer: customer, startsOn: "2026-10-01", status: "active")
         let later = try Self.run(database, asOf: "2026-10-11T00:00:00Z")
         #expect(later.exitStatus == .success)
-        #expect(try f.contractCharges() == [Charge(b1, nil, 60, "per_incident"), Charge(a1, hours, 60, "covered"), Charge(a1, next, 30, "rolled_over")])
+        #expect(try f.contractCharges() == [Charge(a1, hours, 60, "covered"), Charge(b1, nil, 60, "per_incident"), Charge(a1, next, 30, "rolled_over")])
         #expect(try f.contractChargeMismatches().isEmpty)
+    }
+
+    // The same story across customers and batches: org unit 1's 60-minute contract serves
+    // customers one (90 minutes on Oct 2) and two (60 minutes on Oct 3). In batches of one
+    // customer each, the second batch must not find the 60 minutes free because the first batch
+    // only held them in memory; the outcome equals one batch of both, and the rerun charges
+    // nothing.
+    @Test("a contract shared across batches with time waiting: batches of one customer charge what one batch does, and the rerun charges nothing", arguments: [1, 500])
+    func waitingAcrossBatches(batchSize: Int) throws {
+        let database = try TestCluster.makeDatabase()
+        defer { database.drop() }
+        let db = try database.connect()
+        defer { db.close() }
+        let f = Fixtures(db)
+        let unit = try f.orgUnit("Group")
+        let one = try f.customer("one", orgUnitID: unit)
+        let two = try f.customer("two", orgUnitID: unit)
+        let shared = try f.contract(kind: "support_hours", orgUnit: unit, startsOn: "2026-10-01", minutesTotal: 60, status: "active")
+        let first = try f.entry(customer: one, ticket: try f.ticket(customer: one, openedAt: "2026-10-02T08:00:00Z"), workedAt: "2026-10-02T09:00:00Z", minutes: 90)
+        let second = try f.entry(customer: two, ticket: try f.ticket(customer: two, openedAt: "2026-10-03T08:00:00Z"), workedAt: "2026-10-03T09:00:00Z", minutes: 60)
+
+        let report = try Self.run(database, asOf: "2026-10-10T00:00:00Z", batchSize: batchSize)
+        #expect(report.exitStatus == .success)
+        #expect(try f.contractCharges() == [Charge(first, shared, 60, "covered"), Charge(second, nil, 60, "per_incident")])
+        #expect(report.output.counts["minutes_waiting"] == 30)
+        #expect(try f.contractEvents() == ["contract_expired #\(shared) customer - ce:expired:\(shared):minutes:60"])
+        #expect(try f.contractUsage(shared) == (60, 0, 0))
+
+        let rerun = try Self.run(database, asOf: "2026-10-10T00:00:00Z", batchSize: batchSize)
+        #expect(rerun.exitStatus == .success)
+        #expect(rerun.output.counts["charges"] == nil)
+        #expect(rerun.output.counts["items"] == nil)
+        #expect(rerun.output.counts["minutes_waiting"] == 30)
+        #expect(try f.count("billable_items", where: "kind = 'per_incident'") == 1)
     }
 
     // Contract 1 covers [Oct 1, Oct 20). The run of Oct 21 expires it by date. An entry of Oct 19

@@ -219,7 +219,7 @@ struct RunnerRoleTests {
 
     /// The runner's table and column privileges, as granted: a wider grant (an UPDATE of a whole
     /// table, a DELETE on a ledger) fails here before it reaches a release.
-    @Test("the grants are exactly the ones sql/090 declares")
+    @Test("the grants are exactly the ones sql/090 (and sql/121) declare")
     func grants() throws {
         let world = try World()
         defer { world.close() }
@@ -269,7 +269,7 @@ struct RunnerRoleTests {
              GROUP BY table_name ORDER BY table_name
             """, [RunnerRole.group]).map { try $0.decode(0, as: String.self) }
         #expect(columns == [
-            "billable_items:amount,currency,description,included_minutes,invoice_id,kind,minutes,period_end,period_start,quantity,run_id,service_id,unit_price",
+            "billable_items:amount,currency,description,included_minutes,increment_minutes,invoice_id,kind,minutes,period_end,period_start,quantity,run_id,service_id,unit_price",
             "contracts:status",
             "incident_grants:revoked_at",
             "incident_uses:returned_at",

@@ -232,6 +232,7 @@ public enum MonthlyRollupPlanner {
         var unitPrice: Int64
         var description: String
         var included: Int64?
+        var increment: Int64?
         switch line {
         case .usage(_, let usageMonth):
             let priorMinutes = try MoneyMath.sum(prior.compactMap(\.minutes))
@@ -241,6 +242,7 @@ public enum MonthlyRollupPlanner {
             unitPrice = target?.unitPrice ?? original?.unitPrice ?? 0
             description = "Support time \(usageMonth) re-rated: \(try MoneyMath.hours(minutes: priorMinutes)) h → \(try MoneyMath.hours(minutes: targetMinutes)) h worked"
             included = target?.includedMinutes ?? original?.includedMinutes
+            increment = target?.incrementMinutes
         case .setup, .fee:
             unitPrice = target?.unitPrice ?? original?.unitPrice ?? delta
             if unitPrice != 0 && delta % unitPrice == 0 {
@@ -255,6 +257,7 @@ public enum MonthlyRollupPlanner {
         let range = month.dateRange
         return RollupItemPlan(change: .insert, id: nil, sourceKey: sourceKey, line: line, serviceID: line.serviceID, kind: "adjustment",
                               description: description, minutes: minutes, quantity: quantity, unitPrice: unitPrice, amount: delta,
-                              currency: currency, periodStart: range.start, periodEnd: range.end, includedMinutes: included)
+                              currency: currency, periodStart: range.start, periodEnd: range.end, includedMinutes: included,
+                              incrementMinutes: increment)
     }
 }

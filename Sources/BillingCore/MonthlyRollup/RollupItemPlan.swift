@@ -29,8 +29,11 @@ public struct RollupItemPlan: Sendable, Equatable {
     public let periodEnd: LocalDate?
     /// Usage lines and their corrections: the included minutes applied.
     public let includedMinutes: Int64?
+    /// Usage lines and their corrections: the increment the entries were rounded up to (written,
+    /// not compared: a stored item from before the column existed has none).
+    public let incrementMinutes: Int64?
 
-    public init(change: Change, id: Int64?, sourceKey: String, line: RollupLine?, serviceID: Int64?, kind: String, description: String, minutes: Int64?, quantity: ExactDecimal, unitPrice: Int64, amount: Int64, currency: CurrencyCode, periodStart: LocalDate?, periodEnd: LocalDate?, includedMinutes: Int64? = nil) {
+    public init(change: Change, id: Int64?, sourceKey: String, line: RollupLine?, serviceID: Int64?, kind: String, description: String, minutes: Int64?, quantity: ExactDecimal, unitPrice: Int64, amount: Int64, currency: CurrencyCode, periodStart: LocalDate?, periodEnd: LocalDate?, includedMinutes: Int64? = nil, incrementMinutes: Int64? = nil) {
         self.change = change
         self.id = id
         self.sourceKey = sourceKey
@@ -46,11 +49,12 @@ public struct RollupItemPlan: Sendable, Equatable {
         self.periodStart = periodStart
         self.periodEnd = periodEnd
         self.includedMinutes = includedMinutes
+        self.incrementMinutes = incrementMinutes
     }
 
     /// The same item with another change and id.
     func with(change: Change, id: Int64?) -> RollupItemPlan {
-        RollupItemPlan(change: change, id: id, sourceKey: sourceKey, line: line, serviceID: serviceID, kind: kind, description: description, minutes: minutes, quantity: quantity, unitPrice: unitPrice, amount: amount, currency: currency, periodStart: periodStart, periodEnd: periodEnd, includedMinutes: includedMinutes)
+        RollupItemPlan(change: change, id: id, sourceKey: sourceKey, line: line, serviceID: serviceID, kind: kind, description: description, minutes: minutes, quantity: quantity, unitPrice: unitPrice, amount: amount, currency: currency, periodStart: periodStart, periodEnd: periodEnd, includedMinutes: includedMinutes, incrementMinutes: incrementMinutes)
     }
 
     /// Whether a stored item already holds exactly these values.

@@ -18,8 +18,10 @@ public struct RollupTarget: Sendable, Equatable {
     public let periodEnd: LocalDate?
     /// Usage: the included minutes applied.
     public let includedMinutes: Int64?
+    /// Usage: the increment the month's entries were rounded up to.
+    public let incrementMinutes: Int64?
 
-    public init(line: RollupLine, month: YearMonth, kind: String, description: String, minutes: Int64?, quantity: ExactDecimal, unitPrice: Int64, amount: Int64, currency: CurrencyCode, periodStart: LocalDate?, periodEnd: LocalDate?, includedMinutes: Int64? = nil) {
+    public init(line: RollupLine, month: YearMonth, kind: String, description: String, minutes: Int64?, quantity: ExactDecimal, unitPrice: Int64, amount: Int64, currency: CurrencyCode, periodStart: LocalDate?, periodEnd: LocalDate?, includedMinutes: Int64? = nil, incrementMinutes: Int64? = nil) {
         self.line = line
         self.month = month
         self.kind = kind
@@ -32,12 +34,14 @@ public struct RollupTarget: Sendable, Equatable {
         self.periodStart = periodStart
         self.periodEnd = periodEnd
         self.includedMinutes = includedMinutes
+        self.incrementMinutes = incrementMinutes
     }
 
     /// The item that bills this line on a period invoice.
     public func item(sourceKey: String) -> RollupItemPlan {
         RollupItemPlan(change: .insert, id: nil, sourceKey: sourceKey, line: line, serviceID: line.serviceID, kind: kind,
                        description: description, minutes: minutes, quantity: quantity, unitPrice: unitPrice, amount: amount,
-                       currency: currency, periodStart: periodStart, periodEnd: periodEnd, includedMinutes: includedMinutes)
+                       currency: currency, periodStart: periodStart, periodEnd: periodEnd, includedMinutes: includedMinutes,
+                       incrementMinutes: incrementMinutes)
     }
 }

@@ -26,6 +26,7 @@ struct RollupTargets {
     let window: RollupWindow
     let services: [Int64: RollupService]
     let usage: [RollupLine: Int64]
+    let increments: [RollupLine: Int64]
 
     init(_ input: MonthlyRollupInput) {
         window = input.window
@@ -33,10 +34,13 @@ struct RollupTargets {
         for service in input.services { services[service.id] = service }
         self.services = services
         var usage: [RollupLine: Int64] = [:]
+        var increments: [RollupLine: Int64] = [:]
         for row in input.usage where input.window.contains(row.month) {
             usage[.usage(service: row.serviceID, month: row.month), default: 0] += row.minutes
+            if let increment = row.incrementMinutes { increments[.usage(service: row.serviceID, month: row.month)] = increment }
         }
         self.usage = usage
+        self.increments = increments
     }
 
     /// The dates whose periods may be billed in the window's months: from the first month's
@@ -167,7 +171,7 @@ struct RollupTargets {
             return .bill(RollupTarget(line: line, month: month, kind: "usage", description: description, minutes: worked,
                                       quantity: try MoneyMath.hours(minutes: billed), unitPrice: rate, amount: amount,
                                       currency: service.currency, periodStart: month.firstDay, periodEnd: month.next.firstDay,
-                                      includedMinutes: included))
+                                      includedMinutes: included, incrementMinutes: increments[line]))
         }
     }
 

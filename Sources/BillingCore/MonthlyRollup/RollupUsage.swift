@@ -4,10 +4,14 @@ public struct RollupUsage: Sendable, Hashable {
     public let serviceID: Int64
     public let month: YearMonth
     public let minutes: Int64
+    /// The increment each entry was rounded up to: the one the month was first issued with, else
+    /// the plan's (nil: not known, as in tests that give minutes only).
+    public let incrementMinutes: Int64?
 
-    public init(serviceID: Int64, month: YearMonth, minutes: Int64) {
+    public init(serviceID: Int64, month: YearMonth, minutes: Int64, incrementMinutes: Int64? = nil) {
         self.serviceID = serviceID
         self.month = month
         self.minutes = minutes
+        self.incrementMinutes = incrementMinutes
     }
 }

@@ -157,6 +157,7 @@ public struct MonthlyRollupJob: BillingJob {
                 ("source_key", .string(item.sourceKey)),
                 ("rollup_line", item.line.map { .string($0.key) } ?? .null),
                 ("included_minutes", item.includedMinutes.map { .int($0) } ?? .null),
+                ("increment_minutes", item.incrementMinutes.map { .int($0) } ?? .null),
             ]))
         }
         if !invoice.deletedItemIDs.isEmpty { output.count("items_removed", invoice.deletedItemIDs.count) }

@@ -8,6 +8,7 @@ public enum DataDefectKind: String, CaseIterable, Sendable, Comparable {
     case cancelledWithoutEnd = "cancelled_without_end"
     case serviceEndsBeforeStart = "service_ends_before_start"
     case serviceCurrencyChanged = "service_currency_changed"
+    case serviceBillingChanged = "service_billing_changed"
     case entryTicketMissing = "entry_ticket_missing"
     case entryTicketOtherCustomer = "entry_ticket_other_customer"
     case entryServiceOtherCustomer = "entry_service_other_customer"
@@ -28,6 +29,7 @@ public enum DataDefectKind: String, CaseIterable, Sendable, Comparable {
         case .entryFarFuture: return ["monthly-rollup", "threshold-topup", "contract-expiry-rollover"]
         case .ticketItemOtherCustomer: return ["contract-expiry-rollover"]
         case .paymentCurrencyMismatch: return ["threshold-topup"]
+        case .serviceBillingChanged: return ["monthly-rollup", "threshold-topup"]
         default: return []
         }
     }

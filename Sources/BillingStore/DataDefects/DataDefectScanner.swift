@@ -177,6 +177,32 @@ public enum DataDefectScanner {
                    AND ($1::bigint[] IS NULL OR s.customer_id = ANY($1))
                  ORDER BY s.id, b.id
                 """, .none)
+        case .serviceBillingChanged:
+            // Time is billed by the job of the service's plan: pre-paid credit (threshold-topup)
+            // or monthly invoices (monthly-rollup). The schema keeps no plan history, so a
+            // service moved between the two after one of them billed it would be billed again
+            // by the other for the same months (or its fees re-billed). Either direction is
+            // refused until the service is put back, ended, and a new service takes the new plan.
+            return ("services", """
+                SELECT s.customer_id, s.id,
+                       format('service %s is on %s plan %s but its time was debited from pre-paid credit (credit_ledger): a service cannot move between pre-paid and monthly billing once billed; put it back on its pre-paid plan, end it (ends_on), and create a new service on plan %s',
+                              s.id, p.billing, p.code, p.code),
+                       ARRAY['monthly-rollup']
+                  FROM services s JOIN plans p ON p.id = s.plan_id
+                 WHERE p.billing IN ('recurring', 'metered')
+                   AND EXISTS (SELECT 1 FROM credit_ledger l WHERE l.customer_id = s.customer_id AND l.service_id = s.id)
+                   AND ($1::bigint[] IS NULL OR s.customer_id = ANY($1))
+                UNION ALL
+                SELECT s.customer_id, s.id,
+                       format('service %s is on pre-paid plan %s but monthly-rollup billed it on invoices (billable_items with a rollup_line): a service cannot move between monthly and pre-paid billing once billed; put it back on its monthly plan, end it (ends_on), and create a new service on plan %s',
+                              s.id, p.code, p.code),
+                       ARRAY['threshold-topup']
+                  FROM services s JOIN plans p ON p.id = s.plan_id
+                 WHERE p.billing = 'prepaid'
+                   AND EXISTS (SELECT 1 FROM billable_items b
+                                WHERE b.customer_id = s.customer_id AND b.service_id = s.id AND b.rollup_line IS NOT NULL)
+                   AND ($1::bigint[] IS NULL OR s.customer_id = ANY($1))
+                """, .none)
         case .entryTicketMissing, .entryTicketOtherCustomer:
             // An entry that falls back to a ticket's service is the rollup's to check when the
             // ticket is missing or another customer's (it might be metered time).

@@ -72,6 +72,9 @@ public enum MonthlyRollupStore {
     /// Each customer's months as instants, while `prepareUsage` runs.
     static let boundsTable = "pg_temp.monthly_rollup_bounds"
 
+    /// The increments issued usage lines keep, while `prepareUsage` runs.
+    static let incrementsTable = "pg_temp.monthly_rollup_increments"
+
     /// U per (customer, service, local month) of every month from `first` through `last`, for
     /// every customer (or those of `customerFilter`), in one statement: one pass over the
     /// months' entries instead of one per batch of customers (whose entries lie scattered over
@@ -90,7 +93,8 @@ public enum MonthlyRollupStore {
     ///   know are left out (the runner skips them).
     /// - An entry belongs to `time_entries.service_id`, else its ticket's service. Each entry is
     ///   rounded up to its plan's `increment_minutes` before summing: ceil(m / i) * i in integer
-    ///   arithmetic, exactly as `MoneyMath.roundUp` does.
+    ///   arithmetic, exactly as `MoneyMath.roundUp` does. A month already issued keeps the
+    ///   increment it was issued with (`billable_items.increment_minutes`, sql/121).
     /// - An entry whose ticket is not one of its customer's, or whose service is not, is a
     ///   defect, recorded per month: the customer is skipped rather than billed for someone
     ///   else's work.
@@ -104,6 +108,7 @@ public enum MonthlyRollupStore {
         try db.execute("SELECT set_config('work_mem', $1, true)", [workMemory])
         try db.execute("DROP TABLE IF EXISTS \(usageTable)")
         try db.execute("DROP TABLE IF EXISTS \(boundsTable)")
+        try db.execute("DROP TABLE IF EXISTS \(incrementsTable)")
         // Each customer's months as instants, in a table of their own that is analyzed: as a CTE
         // its customer ids have no statistics, PostgreSQL assumes 200 distinct values, hashes the
         // million entries instead of the ten thousand months (spilling to disk) and plans the
@@ -122,6 +127,21 @@ public enum MonthlyRollupStore {
                AND c.timezone IN (SELECT name FROM pg_timezone_names)
             """, [customerFilter, first.firstDay, monthCount])
         try db.execute("ANALYZE \(boundsTable)")
+        // The increment each issued usage line was first issued with (the earliest usage item of
+        // the line on an invoice that is not a draft): its month keeps rounding entries to it.
+        try db.execute("""
+            CREATE TEMP TABLE monthly_rollup_increments AS
+            SELECT DISTINCT ON (b.customer_id, b.service_id, b.period_start)
+                   b.customer_id, b.service_id, b.period_start AS month, b.increment_minutes
+              FROM billable_items b
+              JOIN invoices i ON i.customer_id = b.customer_id AND i.id = b.invoice_id
+             WHERE b.kind = 'usage' AND b.rollup_line IS NOT NULL AND b.increment_minutes IS NOT NULL
+               AND i.status <> 'draft'
+               AND b.period_start >= $2 AND b.period_start < $3
+               AND ($1::bigint[] IS NULL OR b.customer_id = ANY($1))
+             ORDER BY b.customer_id, b.service_id, b.period_start, b.id
+            """, [customerFilter, first.firstDay, last.next.firstDay])
+        try db.execute("ANALYZE \(incrementsTable)")
         // The filter below keeps a quarter of the entries, which PostgreSQL cannot estimate (it
         // keeps all of them in its estimate) and so prices handing them from the parallel workers
         // to the leader four times too high, and reads 5M entries in one process. A parallel
@@ -132,8 +152,11 @@ public enum MonthlyRollupStore {
         try db.execute("""
             CREATE TEMP TABLE monthly_rollup_usage AS
             SELECT x.customer_id, x.known_service AS service_id, m.month,
-                   COALESCE(sum(((x.minutes::bigint + x.increment_minutes - 1) / x.increment_minutes) * x.increment_minutes)
+                   COALESCE(sum(((x.minutes::bigint + COALESCE(k.increment_minutes, x.increment_minutes) - 1)
+                                 / COALESCE(k.increment_minutes, x.increment_minutes))
+                                * COALESCE(k.increment_minutes, x.increment_minutes))
                                 FILTER (WHERE x.metered), 0)::bigint AS minutes,
+                   max(COALESCE(k.increment_minutes, x.increment_minutes)) FILTER (WHERE x.metered) AS increment_minutes,
                    min(x.id) FILTER (WHERE x.foreign_ticket AND x.maybe_ours) AS foreign_entry,
                    min(x.ticket_id) FILTER (WHERE x.foreign_ticket AND x.maybe_ours) AS foreign_ticket,
                    min(x.id) FILTER (WHERE x.stray) AS stray_entry,
@@ -176,12 +199,15 @@ public enum MonthlyRollupStore {
               JOIN monthly_rollup_bounds m
                 ON m.customer_id = x.customer_id
                AND x.worked_at >= m.lo - interval '3 hours' AND x.worked_at < m.hi + interval '3 hours'
+              LEFT JOIN monthly_rollup_increments k
+                ON k.customer_id = x.customer_id AND k.service_id = x.known_service AND k.month = m.month
              WHERE (x.worked_at >= m.lo + interval '3 hours' AND x.worked_at < m.hi - interval '3 hours')
                 OR date_trunc('month', x.worked_at AT TIME ZONE m.timezone)::date = m.month
              GROUP BY x.customer_id, x.known_service, m.month
             """, [customerFilter, Instant(utc: first.firstDay.adding(days: -1)), Instant(utc: last.next.firstDay.adding(days: 1))])
         try db.execute("SELECT set_config('parallel_tuple_cost', $1, true)", [tupleCost])
         try db.execute("DROP TABLE \(boundsTable)")
+        try db.execute("DROP TABLE \(incrementsTable)")
         try db.execute("CREATE INDEX ON \(usageTable) (customer_id)")
         try db.execute("ANALYZE \(usageTable)")
     }
@@ -191,7 +217,8 @@ public enum MonthlyRollupStore {
         var ranges: [Int64: DateRange] = [:]
         for window in windows { ranges[window.customerID] = window.range }
         for row in try db.query("""
-            SELECT customer_id, service_id, month, minutes, foreign_entry, foreign_ticket, stray_entry, stray_service
+            SELECT customer_id, service_id, month, minutes, foreign_entry, foreign_ticket, stray_entry, stray_service,
+                   increment_minutes
               FROM \(usageTable)
              WHERE customer_id = ANY($1::bigint[])
              ORDER BY customer_id, month, service_id
@@ -210,7 +237,8 @@ public enum MonthlyRollupStore {
             guard let service = try row.decode(1, as: Int64?.self) else { continue }
             let minutes = try row.decode(3, as: Int64.self)
             guard minutes > 0 else { continue }
-            batch.usage[customer, default: []].append(RollupUsage(serviceID: service, month: month.yearMonth, minutes: minutes))
+            batch.usage[customer, default: []].append(RollupUsage(serviceID: service, month: month.yearMonth, minutes: minutes,
+                                                                  incrementMinutes: try row.decode(8, as: Int64?.self)))
         }
     }
 

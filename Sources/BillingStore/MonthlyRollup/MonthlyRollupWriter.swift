@@ -73,16 +73,17 @@ public enum MonthlyRollupWriter {
                    SET service_id = x.service_id, kind = x.kind, description = x.description, minutes = x.minutes,
                        quantity = x.quantity, unit_price = x.unit_price, amount = x.amount, currency = x.currency,
                        period_start = x.period_start, period_end = x.period_end, included_minutes = x.included_minutes,
-                       run_id = $13
+                       increment_minutes = x.increment_minutes, run_id = $13
                   FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::integer[], $6::numeric[], $7::bigint[],
-                              $8::bigint[], $9::text[], $10::date[], $11::date[], $12::integer[])
+                              $8::bigint[], $9::text[], $10::date[], $11::date[], $12::integer[], $14::integer[])
                        AS x(id, service_id, kind, description, minutes, quantity, unit_price, amount, currency, period_start,
-                            period_end, included_minutes)
+                            period_end, included_minutes, increment_minutes)
                  WHERE b.id = x.id
                 """, [
                     updates.map { $0.id ?? 0 }, updates.map(\.serviceID), updates.map(\.kind), updates.map(\.description),
                     updates.map(\.minutes), updates.map(\.quantity), updates.map(\.unitPrice), updates.map(\.amount),
                     updates.map(\.currency), updates.map(\.periodStart), updates.map(\.periodEnd), updates.map(\.includedMinutes), runID,
+                    updates.map(\.incrementMinutes),
                 ]), updates.count, "correcting items of drafts")
         }
 
@@ -96,14 +97,15 @@ public enum MonthlyRollupWriter {
             for row in try db.query("""
                 INSERT INTO billable_items (customer_id, service_id, invoice_id, kind, description, minutes, quantity, unit_price,
                                             amount, currency, period_start, period_end, source_key, rollup_line,
-                                            included_minutes, run_id)
+                                            included_minutes, increment_minutes, run_id)
                 SELECT x.customer_id, x.service_id, x.invoice_id, x.kind, x.description, x.minutes, x.quantity, x.unit_price,
-                       x.amount, x.currency, x.period_start, x.period_end, x.source_key, x.rollup_line, x.included_minutes, $16
+                       x.amount, x.currency, x.period_start, x.period_end, x.source_key, x.rollup_line, x.included_minutes,
+                       x.increment_minutes, $16
                   FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::integer[], $7::numeric[],
                               $8::bigint[], $9::bigint[], $10::text[], $11::date[], $12::date[], $13::text[], $14::text[],
-                              $15::integer[])
+                              $15::integer[], $17::integer[])
                        AS x(customer_id, service_id, invoice_id, kind, description, minutes, quantity, unit_price, amount,
-                            currency, period_start, period_end, source_key, rollup_line, included_minutes)
+                            currency, period_start, period_end, source_key, rollup_line, included_minutes, increment_minutes)
                 ON CONFLICT (source_key) DO NOTHING
                 RETURNING id, source_key
                 """, [
@@ -112,6 +114,7 @@ public enum MonthlyRollupWriter {
                     inserts.map(\.item.unitPrice), inserts.map(\.item.amount), inserts.map(\.item.currency),
                     inserts.map(\.item.periodStart), inserts.map(\.item.periodEnd), inserts.map(\.item.sourceKey),
                     inserts.map { $0.item.line?.key }, inserts.map(\.item.includedMinutes), runID,
+                    inserts.map(\.item.incrementMinutes),
                 ]) {
                 written.itemIDs[try row.decode(1, as: String.self)] = try row.decode(0, as: Int64.self)
             }

@@ -189,6 +189,24 @@ extension DefectCase {
             try w.db.execute("UPDATE services SET currency = 'EUR' WHERE id = $1", [d.service])
             return d.customer
         },
+        DefectCase("a pre-paid service moved to a metered plan after its time was debited", kind: .serviceBillingChanged,
+                   jobs: ["monthly-rollup"], reason: "its time was debited from pre-paid credit") { w in
+            let d = try w.defective(plan: w.prepaid, minutes: 90)
+            let topup = try w.run("threshold-topup", customers: [d.customer])
+            guard topup.exitStatus == .success else { throw PostgresError.usage("setup top-up failed: \(topup.error ?? "")") }
+            try w.db.execute("UPDATE services SET plan_id = $1 WHERE id = $2", [w.metered, d.service])
+            return d.customer
+        },
+        DefectCase("a metered service moved to a pre-paid plan after monthly-rollup billed it", kind: .serviceBillingChanged,
+                   jobs: ["threshold-topup"], reason: "monthly-rollup billed it on invoices") { w in
+            let plan = try w.f.plan("metered-to-prepaid", billing: "metered")
+            try w.f.price(plan: plan, hourlyRate: 6000)
+            let d = try w.defective(plan: plan, minutes: 90)
+            let rollup = try w.run("monthly-rollup", customers: [d.customer])
+            guard rollup.exitStatus == .success else { throw PostgresError.usage("setup rollup failed: \(rollup.error ?? "")") }
+            try w.db.execute("UPDATE services SET plan_id = $1 WHERE id = $2", [w.prepaid, d.service])
+            return d.customer
+        },
         DefectCase("a contract with no minutes (support_hours without minutes_total)", kind: .contractIncomplete,
                    jobs: ["contract-expiry-rollover"], reason: "is support_hours but has no minutes_total") { w in
             let d = try w.f.customer("Defective")

@@ -167,6 +167,44 @@ struct MonthlyRollupRerateTests {
         #expect(try t.fixtures.count("billable_items", where: "kind = 'adjustment' AND included_minutes = 120 AND unit_price = 6000") == 1)
     }
 
+    //   October issued with the bundle's 15-minute increment: entries of 50 + 65 + 140 minutes
+    //   round up to 60 + 75 + 150 = 285 min (165 beyond 2 h at 60.00 = 165.00). The plan then
+    //   bills by the minute. The rerun of October changes nothing (it keeps its 15 minutes); a late
+    //   7-minute entry in October is rounded to 15 as well (+15 min = +15.00); November's 50 + 7
+    //   minutes bill by the minute: 57 min, all within the 2 h included, 0.00.
+    @Test("an increment edited after a month was issued does not re-round it; later months use the new increment")
+    func incrementEdit() throws {
+        let t = try RollupTestDatabase()
+        defer { t.close() }
+        let c = try t.customer("Contoso", plan: t.plans.bundle, startsOn: "2026-10-01")
+        for (day, minutes) in [("05", 50), ("06", 65), ("07", 140)] {
+            try t.fixtures.entry(customer: c.customer, ticket: c.ticket, workedAt: "2026-10-\(day)T12:00:00Z", minutes: minutes)
+        }
+        #expect(t.run().exitStatus == .success)
+        let usage = try #require(try t.invoices(customer: c.customer).first?.items.first { $0.kind == "usage" })
+        #expect(usage.minutes == 285)
+        #expect(usage.amount == 16500)
+        #expect(try t.db.query("SELECT increment_minutes FROM billable_items WHERE id = $1", [usage.id]).scalar(Int64.self) == 15)
+
+        try t.db.execute("UPDATE plans SET increment_minutes = 1 WHERE id = $1", [t.plans.bundle])
+        #expect(t.run(asOf: try Instant(rfc3339: "2026-11-02T10:00:00Z")).output.records.isEmpty)
+
+        try t.fixtures.entry(customer: c.customer, ticket: c.ticket, workedAt: "2026-10-30T12:00:00Z", minutes: 7)
+        #expect(t.run(asOf: try Instant(rfc3339: "2026-11-03T10:00:00Z")).exitStatus == .success)
+        let afterLate = try t.invoices(customer: c.customer)
+        #expect(afterLate.map(\.kind) == ["period", "adjustment"])
+        #expect(afterLate[1].total == 1500)
+        #expect(afterLate[1].items.first?.minutes == 15)
+        #expect(try t.fixtures.count("billable_items", where: "kind = 'adjustment' AND increment_minutes = 15") == 1)
+
+        try t.fixtures.entry(customer: c.customer, ticket: c.ticket, workedAt: "2026-11-05T12:00:00Z", minutes: 50)
+        try t.fixtures.entry(customer: c.customer, ticket: c.ticket, workedAt: "2026-11-06T12:00:00Z", minutes: 7)
+        #expect(t.run(asOf: try Instant(rfc3339: "2026-12-01T14:00:00Z"), period: try YearMonth("2026-11")).exitStatus == .success)
+        let november = try #require(try t.invoices(customer: c.customer).first { $0.kind == "period" && $0.items.contains { $0.kind == "usage" && $0.minutes == 57 } })
+        #expect(november.items.first { $0.kind == "usage" }?.amount == 0)
+        #expect(try t.fixtures.count("billable_items", where: "kind = 'usage' AND minutes = 57 AND increment_minutes = 1") == 1)
+    }
+
     //   Billed in advance in October: Nov 17–Dec 16 (49.00). The service is then cancelled as of
     //   Nov 1: that period no longer starts within the term -> credit note of -49.00 for October.
     @Test("a backdated cancellation credits a fee period billed in advance")

@@ -580,6 +580,49 @@ struct ThresholdTopupJobTests {
         #expect(try Self.run(database, "2026-10-10T12:05:00Z").output.counts["customers"] == 0)
     }
 
+    // A metered service moved to a pre-paid plan on Nov 5, before monthly-rollup billed any of
+    // its time: the 3 h worked on Nov 2 and 3 were queued by no entry trigger (the service was
+    // not pre-paid then). The move queues them (sql/120), so the credit pays for them; nothing
+    // is billed by nobody, and a rollup of November bills no usage for the service.
+    //
+    //   Nov 2 (90 min) · Nov 3 (90 min)   plan: metered          Nov 5: plan -> pre-paid
+    //   run of Nov 5: -1.50 -1.50, first pack 10.00 (B = -3.00, P = 0)
+    @Test("a metered service moved to a pre-paid plan before it was rolled up: its earlier time is debited, once")
+    func movedToPrepaid() throws {
+        let database = try TestCluster.makeDatabase()
+        defer { database.drop() }
+        let db = try database.connect()
+        defer { db.close() }
+        let f = Fixtures(db)
+        let metered = try f.plan("metered-hourly", billing: "metered")
+        try f.price(plan: metered, hourlyRate: 6000)
+        let prepaid = try f.prepaidPlan()
+        let customer = try f.customer("Tailspin")
+        let service = try f.service(customer: customer, plan: metered, startsOn: "2026-09-01")
+        let ticket = try f.ticket(customer: customer, service: service, openedAt: "2026-11-02T08:00:00Z")
+        let direct = try f.entry(customer: customer, ticket: ticket, service: service, workedAt: "2026-11-02T10:00:00Z", minutes: 90)
+        let viaTicket = try f.entry(customer: customer, ticket: ticket, workedAt: "2026-11-03T10:00:00Z", minutes: 90)
+        #expect(try f.count("topup_entry_queue") == 0)
+
+        try db.execute("UPDATE services SET plan_id = $1 WHERE id = $2", [prepaid, service])
+        #expect(try f.count("topup_entry_queue") == 2)
+        let report = try Self.run(database, "2026-11-05T12:05:00Z")
+        #expect(report.exitStatus == .success)
+        #expect(Self.keys(report, .ledger).sorted() == ["tt:usage:\(direct)", "tt:usage:\(viaTicket)"].sorted())
+        #expect(Self.amounts(report) == [-150, -150])
+        #expect(report.output.records[.invoices]?.first?.fields["total"] == 1000)
+        try Self.expectBalance(f, customer: customer, service: service, -300)
+        #expect(try f.count("topup_entry_queue") == 0)
+
+        // A rerun debits nothing more, and November's rollup bills the service nothing.
+        let rerun = try Self.run(database, "2026-11-05T13:05:00Z")
+        #expect(rerun.output.records[.ledger] == nil)
+        let rollup = JobRunner(target: database.target).run(MonthlyRollupJob(parameters: MonthlyRollupParameters()), JobRunRequest(
+            asOf: try Instant(rfc3339: "2026-12-01T14:00:00Z"), period: try YearMonth("2026-11"), invokedBy: "test"))
+        #expect(rollup.exitStatus == .success)
+        #expect(try f.count("billable_items", where: "service_id = $1 AND kind = 'usage'", [service]) == 0)
+    }
+
     @Test("entries of a pre-paid service recorded before the migration are debited by the first run")
     func backfill() throws {
         let cluster = try TestCluster.shared()

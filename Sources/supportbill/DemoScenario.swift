@@ -37,7 +37,7 @@ struct DemoScenario {
             .run(.incidentGrants, asOf: closing.adding(seconds: 1800), period: nil, caption: "Incidents again: the incident comes back, nothing is granted twice"),
             .run(.thresholdTopup, asOf: closing, period: nil, caption: "Pre-paid credit: debit time, top up"),
             .run(.monthlyRollup, asOf: closing, period: month, caption: "Month-end rollup: fees and usage into invoices"),
-            .run(.monthlyRollup, asOf: closing.adding(seconds: 3600), period: month, caption: "The same rollup again: nothing is billed twice"),
+            .run(.monthlyRollup, asOf: closing.adding(seconds: 3600), period: month, caption: "The same rollup again: nothing is billed twice (Blue Yonder is still skipped for its missing EUR price, so it exits 65 too)"),
             .change(caption: "A late time entry: 30 more minutes on Northwind's mail ticket, logged after the invoice went out", sql: """
                 INSERT INTO time_entries (customer_id, ticket_id, worked_at, minutes, staff, note)
                 SELECT 1, 3, max(worked_at) + interval '1 day', 30, 'carol', 'Late entry: DMARC report review'

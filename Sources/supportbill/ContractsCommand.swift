@@ -33,15 +33,14 @@ struct ContractsCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Only the contracts that can serve this customer, with its own entries.", valueName: "id"))
     var customer: Int64?
 
-    @Option(help: ArgumentHelp("text or json.", valueName: "format"))
-    var format: ReportFormat = .text
+    @Option(help: ArgumentHelp("text (for people) or json (one object, sorted, for scripts).", valueName: "format"))
+    var format: ViewFormat = .text
 
     @OptionGroup var database: DatabaseOptions
 
     func validate() throws {
         if let contract, contract <= 0 { throw ValidationError("--contract: \(contract) is not a contract id") }
         if let customer, customer <= 0 { throw ValidationError("--customer: \(customer) is not a customer id") }
-        guard format != .csv else { throw ValidationError("--format: contracts prints text or json") }
     }
 
     func run() throws {
@@ -63,7 +62,7 @@ struct ContractsCommand: ParsableCommand {
         }
         switch format {
         case .json: print(ContractsCommand.json(answer, customer: customer).prettyText)
-        default: print(ContractsCommand.text(answer, customer: customer), terminator: "")
+        case .text: print(ContractsCommand.text(answer, customer: customer), terminator: "")
         }
     }
 

@@ -36,7 +36,7 @@ struct DemoCommand: ParsableCommand {
     var keep = false
 
     @Option(help: ArgumentHelp("How to print each run's report: text or json.", valueName: "format"))
-    var format: ReportFormat = .text
+    var format: ViewFormat = .text
 
     @OptionGroup var logging: LoggingOptions
 
@@ -44,7 +44,6 @@ struct DemoCommand: ParsableCommand {
         if let month {
             do { _ = try YearMonth(month) } catch { throw ValidationError("--month: \(error)") }
         }
-        guard format != .csv else { throw ValidationError("--format: the demo prints text or json") }
     }
 
     func run() throws {
@@ -89,7 +88,7 @@ struct DemoCommand: ParsableCommand {
                     print("\n## \(caption)\n$ supportbill run \(job) --as-of \(asOf)\(period.map { " --period \($0)" } ?? "")\n")
                     let instance = try JobRegistry.make(job, source: source)
                     let report = runner.run(instance, JobRunRequest(asOf: asOf, period: period, invokedBy: "demo"))
-                    print(format.render(report), terminator: "")
+                    print(format.report.render(report), terminator: "")
                 case let .change(caption, sql):
                     print("\n## \(caption)")
                     let db = try target.connect()

@@ -13,8 +13,9 @@ struct IncidentsCommand: ParsableCommand {
             grants of incident plans (valid for their period) and lifetime grants (lifetime plans, \
             registration, first payment, funds, staff), each with what is left, in the order \
             incident-grants consumes them, and the totals. Tickets that require an incident and \
-            hold none are listed too. The numbers are those of the SQL function \
-            incident_balance(customer_id, on_date), which the helpdesk may call directly.
+            hold none are listed too. The grants are those of the SQL function \
+            incident_availability(customer_id, on_date) and the totals those of \
+            incident_balance(customer_id, on_date); the helpdesk may call either directly.
 
             --as-of takes the customer's local date (2026-11-01), or an RFC 3339 instant, which \
             is turned into the customer's local date. Default: now.
@@ -31,8 +32,8 @@ struct IncidentsCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The customer's local date (YYYY-MM-DD) or an RFC 3339 instant. Default: now.", valueName: "date"))
     var asOf: String?
 
-    @Option(help: ArgumentHelp("text or json.", valueName: "format"))
-    var format: ReportFormat = .text
+    @Option(help: ArgumentHelp("text (for people) or json (one object, sorted, for scripts).", valueName: "format"))
+    var format: ViewFormat = .text
 
     @OptionGroup var database: DatabaseOptions
 
@@ -41,7 +42,6 @@ struct IncidentsCommand: ParsableCommand {
         if let asOf, (try? LocalDate(asOf)) == nil {
             do { _ = try Instant(rfc3339: asOf) } catch { throw ValidationError("--as-of: \(error)") }
         }
-        guard format != .csv else { throw ValidationError("--format: incidents prints text or json") }
     }
 
     func run() throws {
@@ -65,7 +65,7 @@ struct IncidentsCommand: ParsableCommand {
         }
         switch format {
         case .json: print(IncidentsCommand.json(balance).prettyText)
-        default: print(IncidentsCommand.text(balance), terminator: "")
+        case .text: print(IncidentsCommand.text(balance), terminator: "")
         }
     }
 

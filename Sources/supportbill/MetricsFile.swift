@@ -5,8 +5,10 @@ import Prometheus
 /// Writes a run's metrics in the Prometheus text format for node_exporter's textfile collector,
 /// atomically (a temporary file in the same directory, then rename), one file per job.
 ///
-/// `supportbill_job_last_success_timestamp_seconds` survives failed runs: it is carried over
-/// from the previous file, so an alert on its age fires when runs keep failing.
+/// `supportbill_job_last_success_timestamp_seconds` survives runs that did not succeed: it is
+/// carried over from the previous file, so an alert on its age fires when runs keep failing, or
+/// keep ending `partial` (a customer that is skipped every run is a customer nobody bills).
+/// Dry runs never reach this file (RunCommand): they bill nothing, so they are not runs of the job.
 struct MetricsFile {
     let path: String
 
@@ -21,11 +23,11 @@ struct MetricsFile {
                 labels: labels
             )
         }
-        let completed = report.status == .succeeded || report.status == .partial
+        let succeeded = report.status == .succeeded
         let previousSuccess = MetricsFile.previousSuccess(in: path, job: job)
         gauge("last_run_timestamp", unit: "seconds", "When the last run of the job ended (Unix time).").set(finishedAt)
-        if let success = completed ? finishedAt : previousSuccess {
-            gauge("last_success_timestamp", unit: "seconds", "When a run of the job last completed, succeeded or partial (Unix time).").set(success)
+        if let success = succeeded ? finishedAt : previousSuccess {
+            gauge("last_success_timestamp", unit: "seconds", "When a run of the job last succeeded: every customer billed (Unix time).").set(success)
         }
         // Prometheus samples are floating point by definition; this is a duration, never money.
         gauge("duration", unit: "seconds", "Wall time of the last run.").set(Double(report.durationMilliseconds) / 1000)
@@ -33,8 +35,18 @@ struct MetricsFile {
             .set(Int64(report.exitStatus.rawValue))
         gauge("customers_skipped", "Customers the last run skipped for invalid data.").set(Int64(report.output.skipped.count))
         gauge("customers_visited", "Customers the last run visited.").set(Int64(report.output.counts["customers"] ?? 0))
-        for (kind, count) in report.output.counts.sorted(by: { $0.key < $1.key }) where kind != "customers" {
-            gauge("rows_emitted", "Rows the last run emitted, by kind.", labels: labels + [("kind", kind)]).set(Int64(count))
+        // rows_emitted holds the report's sections only (rows written to the output tables), so a
+        // sum over kinds means something; the report's other counts (entries debited, services
+        // suspended, minutes waiting, ...) are figures of another nature and go to `count`.
+        let sections = Set(ReportSection.allCases.map(\.rawValue))
+        for (name, value) in report.output.counts.sorted(by: { $0.key < $1.key }) where name != "customers" {
+            if sections.contains(name) {
+                gauge("rows_emitted", "Rows the last run emitted, by report section (invoices, items, ledger, grants, uses, charges, events).",
+                      labels: labels + [("kind", name)]).set(Int64(value))
+            } else {
+                gauge("count", "The last run's other report counts, by name (as in the report's counts).",
+                      labels: labels + [("name", name)]).set(Int64(value))
+            }
         }
         let text = registry.emitToString()
         let directory = (path as NSString).deletingLastPathComponent

@@ -85,7 +85,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Longest time a transaction may sit idle before the server ends it.", valueName: "duration"))
     var idleInTransactionTimeout = "10min"
 
-    @Option(help: ArgumentHelp("Write Prometheus metrics of the run to this file (atomically), for node_exporter's textfile collector. Default: SUPPORTBILL_METRICS_FILE.", valueName: "path"))
+    @Option(help: ArgumentHelp("Write Prometheus metrics of the run to this file (atomically), for node_exporter's textfile collector. Every real run writes it, whatever its exit status; a dry run does not. Default: SUPPORTBILL_METRICS_FILE.", valueName: "path"))
     var metricsFile: String?
 
     @OptionGroup var database: DatabaseOptions
@@ -106,12 +106,16 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         let logger = logging.makeLogger()
         let jobInstance: any BillingJob
+        let asOfInstant = try asOf.map { try Instant(rfc3339: $0) } ?? Instant.now
         do {
             jobInstance = try JobRegistry.make(job, source: JobConfigurationSource.resolve(jobsDir: jobsDir))
         } catch {
+            // A broken jobs/<job>.toml stops every timer run: the metrics must say so (exit 64).
+            writeMetrics(JobReport(job: job, runID: nil, dryRun: dryRun, asOf: asOfInstant, period: nil, status: nil,
+                                   output: JobOutput(), error: "\(error)", exitStatus: .usage, durationMilliseconds: 0, currencies: [:]),
+                         logger: logger)
             throw failure(error)
         }
-        let asOfInstant = try asOf.map { try Instant(rfc3339: $0) } ?? Instant.now
         let request = JobRunRequest(
             asOf: asOfInstant, period: try period.map { try YearMonth($0) }, customers: customers,
             dryRun: dryRun, force: force, wait: wait, batchSize: batchSize
@@ -128,13 +132,7 @@ struct RunCommand: ParsableCommand {
         )
         let report = runner.run(jobInstance, request)
         progress.finish()
-        if let path = metricsFile ?? ProcessInfo.processInfo.environment["SUPPORTBILL_METRICS_FILE"], !path.isEmpty {
-            do {
-                try MetricsFile(path: path).write(report, finishedAt: Instant.now.secondsSinceEpoch)
-            } catch {
-                logger.error("cannot write the metrics file", metadata: ["path": "\(path)", "error": "\(error)"])
-            }
-        }
+        writeMetrics(report, logger: logger)
         // Streamed in chunks: a report of millions of rows is read back from the run's
         // temporary file, never held whole.
         var pending = ""
@@ -153,6 +151,17 @@ struct RunCommand: ParsableCommand {
         if report.exitStatus != .success {
             if let error = report.error { FileHandle.standardError.write(Data("supportbill: \(job): \(error)\n".utf8)) }
             throw ExitCode(report.exitStatus.rawValue)
+        }
+    }
+
+    /// Every real run ends in the metrics file, whatever its exit status (also 64, 69 and 75);
+    /// a dry run leaves it alone: it bills nothing, and its figures are not the job's.
+    private func writeMetrics(_ report: JobReport, logger: Logger) {
+        guard !dryRun, let path = metricsFile ?? ProcessInfo.processInfo.environment["SUPPORTBILL_METRICS_FILE"], !path.isEmpty else { return }
+        do {
+            try MetricsFile(path: path).write(report, finishedAt: Instant.now.secondsSinceEpoch)
+        } catch {
+            logger.error("cannot write the metrics file", metadata: ["path": "\(path)", "error": "\(error)"])
         }
     }
 }

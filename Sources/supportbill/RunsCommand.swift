@@ -29,8 +29,8 @@ struct RunsCommand: ParsableCommand {
     @Option(help: ArgumentHelp("How many runs to show.", valueName: "n"))
     var limit = 20
 
-    @Option(help: ArgumentHelp("text or json.", valueName: "format"))
-    var format: ReportFormat = .text
+    @Option(help: ArgumentHelp("text (for people) or json (one object, sorted, for scripts).", valueName: "format"))
+    var format: ViewFormat = .text
 
     @OptionGroup var database: DatabaseOptions
 
@@ -39,7 +39,6 @@ struct RunsCommand: ParsableCommand {
             throw ValidationError("--status must be running, succeeded, partial or failed")
         }
         guard (1...10_000).contains(limit) else { throw ValidationError("--limit must be between 1 and 10000") }
-        guard format != .csv else { throw ValidationError("--format: runs prints text or json") }
     }
 
     func run() throws {
@@ -54,7 +53,7 @@ struct RunsCommand: ParsableCommand {
         switch format {
         case .json:
             print(JSONValue.array(runs.map(RunsCommand.json)).prettyText)
-        default:
+        case .text:
             print(RunsCommand.table(runs), terminator: "")
         }
     }

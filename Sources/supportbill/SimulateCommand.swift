@@ -42,8 +42,8 @@ struct SimulateCommand: ParsableCommand {
     @Flag(help: "Keep what the runs wrote (commit) instead of rolling it back.")
     var commit = false
 
-    @Option(help: ArgumentHelp("text or json.", valueName: "format"))
-    var format: ReportFormat = .text
+    @Option(help: ArgumentHelp("text (for people) or json (one object, sorted, for scripts).", valueName: "format"))
+    var format: ViewFormat = .text
 
     @Option(help: ArgumentHelp("Directory of <job>.toml files (as for run).", valueName: "dir"))
     var jobsDir: String?
@@ -61,7 +61,6 @@ struct SimulateCommand: ParsableCommand {
         }
         guard first <= last else { throw ValidationError("--from must not be after --to") }
         guard first.days(until: last) <= 731 else { throw ValidationError("simulate covers at most two years") }
-        guard format != .csv else { throw ValidationError("--format: simulate prints text or json") }
     }
 
     func run() throws {
@@ -89,7 +88,7 @@ struct SimulateCommand: ParsableCommand {
         switch format {
         case .json:
             print(Simulation.json(from: first, through: last, committed: commit, runs: runs).prettyText)
-        default:
+        case .text:
             print(text(runs, first: first, last: last), terminator: "")
         }
         let worst = runs.map(\.report.exitStatus).max { rank($0) < rank($1) } ?? .success

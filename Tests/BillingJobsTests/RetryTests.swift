@@ -37,6 +37,27 @@ struct RetryTests {
         db.close()
     }
 
+    @Test("a serialization failure or deadlock in prepare or in choosing the customers is retried too, each attempt rolled back",
+          arguments: [SerializationFailureJob.Step.prepare, .customers], ["40001", "40P01"])
+    func runWideStepsRetried(step: SerializationFailureJob.Step, sqlState: String) throws {
+        let (database, db) = try setUp()
+        defer { database.drop() }
+        let job = SerializationFailureJob(failures: 2, sqlState: sqlState, in: step)
+        let report = JobRunner(target: database.target).run(job, JobRunRequest(asOf: Self.asOf, batchSize: 10, invokedBy: "test"))
+        #expect(report.exitStatus == .success, "\(report.error ?? "")")
+        #expect(job.attempts == 3)
+        #expect(report.output.counts["marks"] == 3)
+        #expect(try db.query("SELECT count(*) FROM test_marks WHERE source_key NOT LIKE 'prepare-%'").scalar(Int64.self) == 3)
+        #expect(try db.query("SELECT count(*) FROM test_marks WHERE source_key LIKE 'prepare-%'").scalar(Int64.self) == (step == .prepare ? 1 : 0))
+
+        let stuck = SerializationFailureJob(failures: .max, sqlState: sqlState, in: step)
+        let failed = JobRunner(target: database.target).run(stuck, JobRunRequest(asOf: Self.asOf, batchSize: 10, invokedBy: "test"))
+        #expect(stuck.attempts == 4)
+        #expect(failed.exitStatus == .failure)
+        #expect(failed.error?.contains(sqlState) == true, "\(failed.error ?? "")")
+        db.close()
+    }
+
     @Test("a batch that keeps failing fails the run after 4 attempts (1 + 3 retries), nothing written, exit 1", arguments: ["40001", "40P01"])
     func bounded(sqlState: String) throws {
         let (database, db) = try setUp()

@@ -23,6 +23,12 @@ struct CommandLineTests {
             #expect(help.status == 0)
             #expect(help.stdout.contains("Example"), "\(command) help has no example")
         }
+        // The help offers only the formats the command prints.
+        for command in ["runs", "simulate", "incidents", "contracts", "demo"] {
+            let help = try ChildProcess.supportbill([command, "--help"])
+            #expect(help.stdout.contains("values: text, json;"), "\(command): \(help.stdout)")
+            #expect(!help.stdout.contains("csv"), "\(command) help offers csv")
+        }
         let version = try ChildProcess.supportbill(["--version"])
         #expect(version.status == 0)
         #expect(!version.stdout.isEmpty)
@@ -37,6 +43,11 @@ struct CommandLineTests {
         ["run", "monthly-rollup", "--format", "xml"],
         ["run", "monthly-rollup", "--log-level", "loud"],
         ["runs", "--status", "done"],
+        // Views print text or json only; their help offers nothing else.
+        ["runs", "--format", "csv"],
+        ["incidents", "--customer", "1", "--format", "csv"],
+        ["contracts", "--format", "csv"],
+        ["simulate", "--from", "2026-10-01", "--to", "2026-10-02", "--format", "csv"],
         ["no-such-command"],
     ])
     func usage(arguments: [String]) throws {

@@ -169,8 +169,10 @@ public struct JobRunner: Sendable {
         var failure: String?
         var exit = ExitStatus.success
         do {
-            absorb(try inScope(nested, db) { try job.prepare(context) })
-            let ids = try inScope(nested, db) { try job.customers(context) }
+            // The run-wide steps write (contract-expiry-rollover activates contracts) or read
+            // under the same locks as the batches, so they meet the same conflicts.
+            absorb(try retrying("prepare", logger: logger) { try inScope(nested, db) { try job.prepare(context) } })
+            let ids = try retrying("choosing the customers", logger: logger) { try inScope(nested, db) { try job.customers(context) } }
             let lookup = try CustomerDirectory.load(db, ids: ids, asOf: request.asOf)
             output.count("customers", ids.count)
             for defect in lookup.defects { output.skip(defect.customerID, defect.reason) }
@@ -285,6 +287,21 @@ public struct JobRunner: Sendable {
                     output.merge(try process(job, [customer], context, nested: nested, lockCustomers: lockCustomers, logger: logger))
                 }
                 return output
+            }
+        }
+    }
+
+    /// `body` (one whole transaction or savepoint) again after a serialization failure or a
+    /// deadlock, at most `maxRetries` times: each attempt was rolled back whole.
+    private func retrying<T>(_ step: String, logger: Logger, _ body: () throws -> T) throws -> T {
+        var attempt = 0
+        while true {
+            do {
+                return try body()
+            } catch let error as PostgresError where error.isRetryable && attempt < JobRunner.maxRetries {
+                attempt += 1
+                logger.notice("retrying after a serialization failure or deadlock", metadata: ["job.step": "\(step)", "attempt": "\(attempt)", "error": "\(error)"])
+                usleep(useconds_t(50_000 * attempt))
             }
         }
     }

@@ -1,0 +1,49 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// The metrics file as a timer's run leaves it: which runs write it and what they say.
+@Suite("supportbill run --metrics-file: which runs write it")
+struct MetricsCommandTests {
+    private func sample(_ name: String, in path: String) throws -> String? {
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        return text.split(separator: "\n").first { $0.hasPrefix(name + "{") || $0.hasPrefix(name + " ") }
+            .map { String($0.split(separator: " ").last!) }
+            .map { $0.hasSuffix(".0") ? String($0.dropLast(2)) : $0 }
+    }
+
+    @Test("a dry run leaves the file alone; a real run writes it; a broken jobs file writes exit 64 and keeps the last success")
+    func whichRunsWrite() throws {
+        let database = try TestCluster.makeDatabase()
+        defer { database.drop() }
+        let scratch = NSTemporaryDirectory() + "metrics-cli-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let metrics = scratch + "/supportbill-suspension-sweep.prom"
+        let run = ["run", "suspension-sweep", "--as-of", "2026-11-02T06:00:00Z", "--metrics-file", metrics, "--database", database.conninfo]
+
+        let dry = try ChildProcess.supportbill(run + ["--dry-run"])
+        #expect(dry.status == 0, "\(dry.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: metrics), "a dry run wrote the metrics file")
+
+        let real = try ChildProcess.supportbill(run)
+        #expect(real.status == 0, "\(real.stderr)")
+        #expect(try sample("supportbill_job_exit_code", in: metrics) == "0")
+        let success = try #require(try sample("supportbill_job_last_success_timestamp_seconds", in: metrics))
+        #expect(Int64(success).map { $0 > 1_700_000_000 } == true, "last success \(success)")
+
+        // A dry run after it changes nothing either.
+        let before = try String(contentsOfFile: metrics, encoding: .utf8)
+        #expect(try ChildProcess.supportbill(run + ["--dry-run"]).status == 0)
+        #expect(try String(contentsOfFile: metrics, encoding: .utf8) == before)
+
+        let jobs = scratch + "/jobs"
+        try FileManager.default.createDirectory(atPath: jobs, withIntermediateDirectories: true)
+        try "max_suspensions = \"many\"\n".write(toFile: jobs + "/suspension-sweep.toml", atomically: true, encoding: .utf8)
+        let broken = try ChildProcess.supportbill(run + ["--jobs-dir", jobs])
+        #expect(broken.status == 64, "\(broken.stderr)")
+        #expect(broken.stderr.contains("max_suspensions"), "\(broken.stderr)")
+        #expect(try sample("supportbill_job_exit_code", in: metrics) == "64")
+        #expect(try sample("supportbill_job_last_success_timestamp_seconds", in: metrics) == success)
+    }
+}

@@ -182,7 +182,11 @@ extension FaultTests {
             let clean = harness.clean.duration
             var kills = 0
             for attempt in 1...5 {
-                let delay = clean * Double(generator.next(in: 5...110)) / 100
+                // The first kill lands well inside the clean run (5–60 % of it), so every job is
+                // killed at least once while it works; the later ones anywhere up to just after
+                // its end (a rerun has less left to do, and may finish first).
+                let percent = generator.next(in: attempt == 1 ? 5...60 : 5...110)
+                let delay = clean * Double(percent) / 100
                 let run = try harness.start()
                 // Watch the invariants while it works; each check sees one committed state.
                 let deadline = ContinuousClock.now + delay
@@ -198,8 +202,10 @@ extension FaultTests {
                 } else {
                     kills += 1
                 }
-                try harness.checkStep("seed \(seed), after kill attempt \(attempt) at \(delay)")
+                try harness.checkStep("seed \(seed), after kill attempt \(attempt) at \(delay) (\(percent) % of the clean run)")
             }
+            // Without a kill the test would prove nothing about kills.
+            #expect(kills > 0, "\(job), seed \(seed): every run finished before its kill (clean run \(clean))")
             let rerun = try harness.run()
             #expect(rerun.status == 0, "seed \(seed): \(rerun.stderr)")
             try harness.expectClean("seed \(seed), after the rerun (\(kills) runs killed)")

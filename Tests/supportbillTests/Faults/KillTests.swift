@@ -83,7 +83,9 @@ extension FaultTests {
             let blocker = try LockBlocker(target: harness.target)
             let customer = try Self.blockWrite(harness, blocker, section: section, keyPrefix: keyPrefix)
             let run = try harness.start()
-            _ = try harness.probe.waitUntilBlocked(by: blocker.db.backendPID, in: statement)
+            let activity = try harness.probe.waitUntilBlocked(by: blocker.db.backendPID, in: statement)
+            // The fault tests run the jobs with the least privilege, as production does.
+            #expect(activity.role == RunnerRole.login, "\(job) ran as \(activity.role), not as a member of \(RunnerRole.group)")
             _ = harness.kill(run)
             blocker.release()
 

@@ -88,7 +88,7 @@ public enum JobRunStore {
     /// recorded one (a dry run's row is not visible: it lives in a transaction never committed).
     public static func describeHolder(_ db: PostgresConnection, job: String, lock: PostgresAdvisoryLockKey) throws -> String {
         let session = try db.query("""
-            SELECT a.pid, a.application_name, a.backend_start
+            SELECT a.pid, a.application_name, a.backend_start, a.usename::text
               FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
              WHERE l.locktype = 'advisory' AND l.granted
                AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
@@ -114,7 +114,15 @@ public enum JobRunStore {
         }
         if let session {
             let backend = try session.decode(0, as: Int.self)
-            if parts.isEmpty { parts.append("a session started \(try session.decode(2, as: Instant.self))") }
+            if parts.isEmpty {
+                // Another role's session (an operator's): pg_stat_activity shows its pid and role
+                // to the runner, not when it started.
+                if let started = try session.decode(2, as: Instant?.self) {
+                    parts.append("a session started \(started)")
+                } else {
+                    parts.append("a session of role \(try session.decode(3, as: String?.self) ?? "unknown")")
+                }
+            }
             parts.append("database backend pid \(backend)")
         }
         return parts.isEmpty ? "another session (it may just have finished)" : parts.joined(separator: "; ")

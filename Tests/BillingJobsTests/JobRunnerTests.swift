@@ -137,6 +137,23 @@ struct JobRunnerTests {
         db.close()
     }
 
+    /// The runner role sees only the pid and role of another role's session in
+    /// pg_stat_activity (not when it started): the message still names the session.
+    @Test("a session of another role holding the job's lock: the runner role's run exits 75 naming its backend pid and role")
+    func lockHeldByAnotherRole() throws {
+        let (database, db, _) = try setUp()
+        defer { database.drop() }
+        let key = JobRunner.lockKey(for: .incidentGrants)
+        try db.advisoryLock(key)
+        let second = JobRunner(target: database.runnerTarget).run(MarkJob(), JobRunRequest(asOf: Self.asOf, invokedBy: "bob"))
+        #expect(second.exitStatus == .locked)
+        let role = try db.query("SELECT current_user::text").scalar(String.self) ?? ""
+        #expect(second.error == "incident-grants is already running: a session of role \(role); database backend pid \(db.backendPID)",
+                "\(second.error ?? "")")
+        try db.advisoryUnlock(key)
+        db.close()
+    }
+
     @Test("--wait queues behind the holder instead of exiting 75")
     func waits() throws {
         let (database, db, _) = try setUp()

@@ -175,7 +175,9 @@ public struct FaultMonth: Sendable {
 
     /// September billed as the timers would have, then paid in part: invoices of September are
     /// paid in full by six customers in ten and in half by one; top-ups mostly paid.
-    public func history(conninfo: String, jobsDir: String) throws {
+    /// The jobs connect with `conninfo` (the runner role), the payments are written with
+    /// `inputs` (a role that may write inputs; nil: `conninfo`).
+    public func history(conninfo: String, inputs: String? = nil, jobsDir: String) throws {
         let runs: [[String]] = [
             ["run", "contract-expiry-rollover", "--as-of", "2026-10-01T00:15:00Z"],
             ["run", "incident-grants", "--as-of", "2026-10-01T00:30:00Z"],
@@ -188,7 +190,7 @@ public struct FaultMonth: Sendable {
                 throw PostgresError.usage("history run \(arguments) exited \(result.status): \(result.stderr)")
             }
         }
-        let db = try PostgresConnection(conninfo: conninfo)
+        let db = try PostgresConnection(conninfo: inputs ?? conninfo)
         defer { db.close() }
         try db.execute("""
             INSERT INTO payments (customer_id, invoice_id, amount, currency, received_at, status)

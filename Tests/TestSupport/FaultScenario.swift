@@ -44,6 +44,8 @@ public final class FaultScenario: @unchecked Sendable {
         let database = TestDatabase(name: "fault_template", cluster: cluster)
         let db = try database.connect()
         _ = try Migrator().migrate(db)
+        // The jobs run as a login member of supportbill_runner, on this cluster too.
+        try RunnerRole.ensureLogin(db)
         db.close()
         return try FaultScenario(scale: scale, template: database)
     }
@@ -59,7 +61,9 @@ public final class FaultScenario: @unchecked Sendable {
         let db = try template.connect()
         try FaultMonth(scale: scale).generate(db)
         db.close()
-        try FaultMonth(scale: scale).history(conninfo: template.conninfo, jobsDir: jobsDir)
+        // September's runs as the runner role, as the timers ran them; the payments (an input
+        // of the billing platform, which the runner may not write) as the owner.
+        try FaultMonth(scale: scale).history(conninfo: template.runnerConninfo, inputs: template.conninfo, jobsDir: jobsDir)
         let reader = try template.connect()
         before = try BillingSnapshot.take(reader)
         reader.close()
@@ -70,9 +74,11 @@ public final class FaultScenario: @unchecked Sendable {
         try template.copy(suffix: "\(suffix)_\(UUID().uuidString.prefix(8).lowercased())")
     }
 
-    /// The arguments of a job's November run against `database`, in batches of the scale's size.
+    /// The arguments of a job's November run against `database`, in batches of the scale's size,
+    /// as a login member of `supportbill_runner` (the jobs' least privilege, as in production):
+    /// a fault that needs a privilege the role lacks shows here, not only in the role's tests.
     public func arguments(_ job: String, _ database: TestDatabase, batchSize: Int? = nil, extra: [String] = []) -> [String] {
-        FaultMonth.arguments(job, jobsDir: jobsDir) + ["--database", database.conninfo, "--batch-size", String(batchSize ?? scale.batchSize)] + extra
+        FaultMonth.arguments(job, jobsDir: jobsDir) + ["--database", database.runnerConninfo, "--batch-size", String(batchSize ?? scale.batchSize)] + extra
     }
 
     /// What one clean run of `job` leaves (run once per process, on a copy).

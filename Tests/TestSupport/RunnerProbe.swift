@@ -21,6 +21,8 @@ public struct RunnerProbe {
         public let inTransaction: Bool
         /// Waiting for a lock the test's blocking session holds.
         public let blockedByTest: Bool
+        /// The role the run connected as (`usename`).
+        public let role: String
 
         /// Waiting for a heavyweight lock (a row, a transaction, an advisory lock).
         public var isWaitingForLock: Bool { waitEventType == "Lock" }
@@ -32,14 +34,14 @@ public struct RunnerProbe {
     public func activity(blockedBy blocker: Int32 = 0) throws -> Activity? {
         try db.query("""
             SELECT pid, coalesce(state, ''), wait_event_type, wait_event, coalesce(query, ''), xact_start IS NOT NULL,
-                   $2::int = ANY(pg_blocking_pids(pid))
+                   $2::int = ANY(pg_blocking_pids(pid)), coalesce(usename::text, '')
               FROM pg_stat_activity
              WHERE datname = current_database() AND application_name LIKE $1 AND pid <> pg_backend_pid()
              ORDER BY backend_start DESC LIMIT 1
             """, ["supportbill \(job)%", blocker]).first.map { row in
             Activity(pid: try row.decode(0), state: try row.decode(1), waitEventType: try row.decode(2, as: String?.self),
                      waitEvent: try row.decode(3, as: String?.self), query: try row.decode(4), inTransaction: try row.decode(5),
-                     blockedByTest: try row.decode(6))
+                     blockedByTest: try row.decode(6), role: try row.decode(7))
         }
     }
 

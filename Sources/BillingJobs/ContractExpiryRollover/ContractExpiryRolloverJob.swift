@@ -35,6 +35,14 @@ public struct ContractExpiryRolloverJob: BillingJob {
                 output.notices.append("\(defect): it is neither activated nor expired, and no time is charged to it, until it is fixed")
                 continue
             }
+            if !candidate.onlyUnknownTimeZones.isEmpty {
+                // Its customers' local dates are unknown, and the runner skips them: the contract
+                // waits with them (a UTC date would move it, and write its event, for a customer
+                // the run reports as skipped).
+                let customers = candidate.onlyUnknownTimeZones.map { "customer \($0)" }.joined(separator: ", ")
+                output.notices.append("contract #\(candidate.contract.id) serves only \(customers), with an unknown time zone: it is neither activated nor expired until customers.timezone is corrected")
+                continue
+            }
             if let transition = ContractLifecycle.transition(of: candidate.contract, earliest: candidate.earliest, latest: candidate.latest) {
                 transitions.append(transition)
             }

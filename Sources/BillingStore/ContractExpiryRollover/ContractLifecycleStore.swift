@@ -12,14 +12,22 @@ public enum ContractLifecycleStore {
         public let earliest: LocalDate
         /// The latest (activation compares with it).
         public let latest: LocalDate
+        /// The customers it serves whose time zone is unknown (CustomerDirectory skips them),
+        /// when it serves no other customer: its local dates are then unknown, and it must
+        /// neither be activated nor expired (nor on the UTC date) until the zone is corrected.
+        public let onlyUnknownTimeZones: [Int64]
     }
 
     /// Every pending or active contract (with `customerFilter`: those that can serve these
     /// customers), in one statement. The customers a contract serves: its customer; an item's
     /// customer and the customers of the item's org unit and its descendants; an org unit's
-    /// customers and those of its descendants. Customers with an unknown time zone do not count;
-    /// a contract serving nobody uses the UTC date.
+    /// customers and those of its descendants. Customers with an unknown time zone (not listed by
+    /// PostgreSQL, or refused by BillingCore, as CustomerDirectory decides) do not count; a
+    /// contract serving nobody uses the UTC date, one serving only such customers is flagged
+    /// (`onlyUnknownTimeZones`).
     public static func candidates(_ db: PostgresConnection, asOf: Instant, customerFilter: [Int64]?) throws -> [Candidate] {
+        // The distinct zones are few; the statement leaves out customers in the refused ones.
+        let unknownZones = try DataDefectScanner.unknownTimeZoneNames(db, customers: nil)
         let rows = try db.query("""
             WITH RECURSIVE
             zones AS MATERIALIZED (SELECT name FROM pg_timezone_names),
@@ -63,8 +71,10 @@ public enum ContractLifecycleStore {
             local_dates AS (
                 SELECT s.contract_id,
                        min(CASE WHEN z.name IS NOT NULL THEN ($1::timestamptz AT TIME ZONE c.timezone)::date END) AS earliest,
-                       max(CASE WHEN z.name IS NOT NULL THEN ($1::timestamptz AT TIME ZONE c.timezone)::date END) AS latest
-                  FROM served s JOIN customers c ON c.id = s.customer_id LEFT JOIN zones z ON z.name = c.timezone
+                       max(CASE WHEN z.name IS NOT NULL THEN ($1::timestamptz AT TIME ZONE c.timezone)::date END) AS latest,
+                       array_agg(c.id ORDER BY c.id) FILTER (WHERE z.name IS NULL) AS unknown_zone
+                  FROM served s JOIN customers c ON c.id = s.customer_id
+                  LEFT JOIN zones z ON z.name = c.timezone AND c.timezone <> ALL($3::text[])
                  GROUP BY s.contract_id
             ),
             usage AS (
@@ -76,17 +86,19 @@ public enum ContractLifecycleStore {
             SELECT \(ContractRows.columns),
                    coalesce(u.used, 0),
                    coalesce(d.earliest, ($1::timestamptz AT TIME ZONE 'UTC')::date),
-                   coalesce(d.latest, ($1::timestamptz AT TIME ZONE 'UTC')::date)
+                   coalesce(d.latest, ($1::timestamptz AT TIME ZONE 'UTC')::date),
+                   CASE WHEN d.earliest IS NULL THEN d.unknown_zone END
               FROM candidates k
               LEFT JOIN local_dates d ON d.contract_id = k.id
               LEFT JOIN usage u ON u.contract_id = k.id
              ORDER BY k.id
-            """, [asOf, customerFilter])
+            """, [asOf, customerFilter, unknownZones])
         return try rows.map { row in
             Candidate(
                 contract: try ContractRows.decode(row, minutesUsed: try row.decode(9, as: Int64.self), chargeable: true),
                 earliest: try row.decode(10, as: LocalDate.self),
-                latest: try row.decode(11, as: LocalDate.self)
+                latest: try row.decode(11, as: LocalDate.self),
+                onlyUnknownTimeZones: try row.decode(12, as: [Int64]?.self) ?? []
             )
         }
     }

@@ -62,15 +62,7 @@ public enum DataDefectScanner {
     /// Time zones PostgreSQL does not list, or that BillingCore refuses (POSIX strings such as
     /// `GMT+3`): the runner skips such customers for every job. The distinct zones are few.
     private static func unknownTimeZones(_ db: PostgresConnection, customers: [Int64]?) throws -> [DataDefect] {
-        let rows = try db.query("""
-            SELECT z.timezone, EXISTS (SELECT 1 FROM pg_timezone_names n WHERE n.name = z.timezone)
-              FROM (SELECT DISTINCT timezone FROM customers WHERE $1::bigint[] IS NULL OR id = ANY($1)) z
-            """, [customers])
-        var bad: [String] = []
-        for row in rows {
-            let zone = try row.decode(0, as: String.self)
-            if !(try row.decode(1, as: Bool.self)) || (try? CustomerTimeZone(zone)) == nil { bad.append(zone) }
-        }
+        let bad = try unknownTimeZoneNames(db, customers: customers)
         guard !bad.isEmpty else { return [] }
         return try db.query("""
             SELECT id, timezone FROM customers
@@ -82,6 +74,22 @@ public enum DataDefectScanner {
                 detail: "customer \(try row.decode(0, as: Int64.self)) has the unknown time zone \(zone.debugDescription) (expected an IANA name such as Europe/Berlin): correct customers.timezone",
                 jobs: JobOrder.all)
         }
+    }
+
+    /// The distinct `customers.timezone` values of `customers` (nil: all) that the runner refuses
+    /// (CustomerDirectory): not listed by PostgreSQL, or refused by BillingCore. For statements
+    /// that compute customers' local dates in SQL and must leave those customers out.
+    static func unknownTimeZoneNames(_ db: PostgresConnection, customers: [Int64]?) throws -> [String] {
+        let rows = try db.query("""
+            SELECT z.timezone, EXISTS (SELECT 1 FROM pg_timezone_names n WHERE n.name = z.timezone)
+              FROM (SELECT DISTINCT timezone FROM customers WHERE $1::bigint[] IS NULL OR id = ANY($1)) z
+            """, [customers])
+        var bad: [String] = []
+        for row in rows {
+            let zone = try row.decode(0, as: String.self)
+            if !(try row.decode(1, as: Bool.self)) || (try? CustomerTimeZone(zone)) == nil { bad.append(zone) }
+        }
+        return bad.sorted()
     }
 
     /// What a statement binds as `$2`, if anything.

@@ -499,21 +499,91 @@ struct ContractExpiryRolloverJobTests {
         #expect(try f.count("contract_charges", where: "customer_id = $1 AND contract_id = $2", [two, ofTwo]) == 1)
     }
 
-    @Test("a contract whose terms are incomplete is reported, never moved, and skips the customers whose time would go to it")
-    func defectiveContract() throws {
+    /// The incomplete terms `ContractDefect` knows (docs/data-defects.md row 22 and its
+    /// variants): (kind, ends_on, minutes_total, status, the reason's beginning after "contract #N").
+    static let incomplete: [(String, String?, Int?, String, String)] = [
+        ("support_hours", nil, nil, "pending", "is support_hours but has no minutes_total"),
+        ("time_limited", nil, nil, "pending", "is time_limited but lacks ends_on"),
+        ("time_limited", "2027-01-01", nil, "active", "is time_limited but lacks minutes_total"),
+        // Active and already past its end: only the defect keeps it from being expired.
+        ("time_limited", "2026-10-01", 600, "active", "ends (ends_on 2026-10-01) on or before it starts (starts_on 2026-10-01)"),
+        ("subscription", "2026-09-01", nil, "pending", "ends (ends_on 2026-09-01) on or before it starts (starts_on 2026-10-01)"),
+    ]
+
+    @Test("a contract whose terms are incomplete is reported, never moved, and skips the customers whose time would go to it", arguments: ContractExpiryRolloverJobTests.incomplete)
+    func defectiveContract(kind: String, endsOn: String?, minutes: Int?, status: String, reason: String) throws {
         let database = try TestCluster.makeDatabase()
         defer { database.drop() }
         let db = try database.connect()
         defer { db.close() }
         let f = Fixtures(db)
         let customer = try f.customer("C")
-        let broken = try f.contract(kind: "support_hours", customer: customer, startsOn: "2026-10-01")
+        let broken = try f.contract(kind: kind, customer: customer, startsOn: "2026-10-01", endsOn: endsOn, minutesTotal: minutes, status: status)
         try f.entry(customer: customer, ticket: try f.ticket(customer: customer, openedAt: "2026-10-05T08:00:00Z"), workedAt: "2026-10-05T09:00:00Z", minutes: 30)
-        let report = try Self.run(database, asOf: "2026-10-06T00:00:00Z")
+        let other = try f.customer("D")
+        let fine = try f.contract(kind: "subscription", customer: other, startsOn: "2026-10-01")
+        try f.entry(customer: other, ticket: try f.ticket(customer: other, openedAt: "2026-10-05T08:00:00Z"), workedAt: "2026-10-05T09:00:00Z", minutes: 30)
+        for _ in 1...2 {
+            let report = try Self.run(database, asOf: "2026-10-06T00:00:00Z")
+            #expect(report.exitStatus == .dataError)
+            #expect(report.output.notices.count == 1)
+            #expect(report.output.notices.first?.hasPrefix("contract #\(broken) \(reason)") == true, "\(report.output.notices)")
+            #expect(report.output.notices.first?.hasSuffix(": it is neither activated nor expired, and no time is charged to it, until it is fixed") == true)
+            #expect(report.output.skipped.map(\.customerID) == [customer])
+            #expect(report.output.skipped.first?.reason.hasPrefix("contract #\(broken) \(reason)") == true, "\(report.output.skipped)")
+            #expect(report.output.skipped.first?.reason.contains("; fix the contract") == true)
+            #expect(try f.contractStatus(broken) == status)
+            #expect(try f.count("contract_charges", where: "customer_id = $1 OR contract_id = $2", [customer, broken]) == 0)
+            #expect(try f.count("billable_items", where: "customer_id = $1", [customer]) == 0)
+            #expect(try f.count("audit_events", where: "entity = 'contract' AND entity_id = $1", [broken]) == 0)
+        }
+        // The other customer is charged, once.
+        #expect(try f.contractStatus(fine) == "active")
+        #expect(try f.count("contract_charges", where: "customer_id = $1 AND contract_id = $2 AND outcome = 'covered'", [other, fine]) == 1)
+        // check lists it, for this job.
+        let found = try DataDefectScanner.scan(db, asOf: try Instant(rfc3339: "2026-10-06T00:00:00Z"))
+        #expect(found.map { "\($0.customerID ?? 0) \($0.kind.rawValue) \($0.entityID) \($0.jobs)" } == ["\(customer) contract_incomplete \(broken) [\"contract-expiry-rollover\"]"])
+        #expect(found.first?.detail.hasPrefix("contract #\(broken) \(reason)") == true, "\(found)")
+    }
+
+    @Test("a contract serving only customers with an unknown time zone is neither activated nor expired (no UTC date), with a notice; an org unit's follows its other customers")
+    func unknownTimeZone() throws {
+        let database = try TestCluster.makeDatabase()
+        defer { database.drop() }
+        let db = try database.connect()
+        defer { db.close() }
+        let f = Fixtures(db)
+        let lost = try f.customer("Lost", timezone: "Mars/Olympus")
+        let posix = try f.customer("POSIX", timezone: "GMT+3")
+        let pending = try f.contract(kind: "subscription", customer: lost, startsOn: "2026-10-01")
+        let ended = try f.contract(kind: "subscription", customer: posix, startsOn: "2026-09-01", endsOn: "2026-10-01", status: "active")
+        try f.entry(customer: lost, ticket: try f.ticket(customer: lost, openedAt: "2026-10-05T08:00:00Z"), workedAt: "2026-10-05T09:00:00Z", minutes: 30)
+        let unit = try f.orgUnit("Mixed")
+        try f.customer("Tokyo", timezone: "Asia/Tokyo", orgUnitID: unit)
+        try f.customer("Lost too", timezone: "Mars/Olympus", orgUnitID: unit)
+        let shared = try f.contract(kind: "subscription", orgUnit: unit, startsOn: "2026-10-06")
+
+        // 2026-10-05 15:00 UTC is Oct 6 in Tokyo: the org unit's contract starts for Tokyo.
+        let report = try Self.run(database, asOf: "2026-10-05T15:00:00Z")
         #expect(report.exitStatus == .dataError)
-        #expect(report.output.notices == ["contract #\(broken) is support_hours but has no minutes_total (a support_hours contract is a number of hours): it is neither activated nor expired, and no time is charged to it, until it is fixed"])
-        #expect(report.output.skipped.first?.reason.hasPrefix("contract #\(broken) is support_hours but has no minutes_total") == true)
-        #expect(try f.contractStatus(broken) == "pending")
+        #expect(report.output.skipped.map(\.customerID) == [lost])
+        #expect(report.output.skipped.first?.reason.hasPrefix("unknown time zone \"Mars/Olympus\"") == true)
+        #expect(report.output.notices.sorted() == [
+            "contract #\(pending) serves only customer \(lost), with an unknown time zone: it is neither activated nor expired until customers.timezone is corrected",
+            "contract #\(ended) serves only customer \(posix), with an unknown time zone: it is neither activated nor expired until customers.timezone is corrected",
+        ].sorted())
+        #expect(try f.contractStatus(pending) == "pending")
+        #expect(try f.contractStatus(ended) == "active")
+        #expect(try f.contractStatus(shared) == "active")
+        #expect(try f.count("audit_events", where: "customer_id IN ($1, $2)", [lost, posix]) == 0)
         #expect(try f.count("contract_charges") == 0)
+
+        // Corrected, the next run moves them.
+        try db.execute("UPDATE customers SET timezone = 'UTC' WHERE id IN ($1, $2)", [lost, posix])
+        let fixed = try Self.run(database, asOf: "2026-10-05T15:00:00Z")
+        #expect(fixed.exitStatus == .success, "\(fixed.output.skipped)")
+        #expect(try f.contractStatus(pending) == "active")
+        #expect(try f.contractStatus(ended) == "expired")
+        #expect(try f.count("contract_charges", where: "customer_id = $1 AND contract_id = $2", [lost, pending]) == 1)
     }
 }

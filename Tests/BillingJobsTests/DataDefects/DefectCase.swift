@@ -48,18 +48,39 @@ extension DefectWorld {
     }
 }
 
+extension DefectWorld {
+    /// Every job, in the README's order.
+    static let jobs = ["monthly-rollup", "threshold-topup", "suspension-sweep", "incident-grants", "contract-expiry-rollover"]
+
+    /// A customer in `timezone` with work for every job, each of which reads the customer's
+    /// local dates: 30 minutes on a metered service (monthly-rollup), a pre-paid service waiting
+    /// for its first pack (threshold-topup), an unpaid invoice due Nov 10 (suspension-sweep), an
+    /// incidents service from Oct 1 (incident-grants), and 30 minutes on a ticket of no service
+    /// with a pending customer contract from Oct 1 (contract-expiry-rollover).
+    func workForEveryJob(timezone: String) throws -> Int64 {
+        let d = try defective(timezone: timezone, plan: metered)
+        try f.service(customer: d.customer, plan: prepaid, startsOn: "2026-09-01")
+        let flatService = try f.service(customer: d.customer, plan: flat, startsOn: "2026-09-01")
+        try f.sweep.invoice(customer: d.customer, lines: [.init(service: flatService, amount: 4900)], issuedAt: "2026-10-27T14:00:00Z",
+                            dueOn: "2026-11-10", run: try f.sweep.run())
+        try f.incidentService(customer: d.customer, code: "incidents", startsOn: "2026-10-01")
+        try f.contract(kind: "support_hours", customer: d.customer, startsOn: "2026-10-01", minutesTotal: 600)
+        let loose = try f.ticket(customer: d.customer, openedAt: "2026-10-12T09:00:00Z")
+        try f.entry(customer: d.customer, ticket: loose, workedAt: "2026-10-12T10:00:00Z", minutes: 30)
+        return d.customer
+    }
+}
+
 extension DefectCase {
     /// The catalogue. Each defect the jobs can meet in the data, with the jobs that must skip it.
     static let catalogue: [DefectCase] = [
-        DefectCase("unknown time zone (not an IANA name)", kind: .unknownTimeZone, jobs: ["monthly-rollup"],
+        DefectCase("unknown time zone (not an IANA name)", kind: .unknownTimeZone, jobs: DefectWorld.jobs,
                    reason: "unknown time zone \"Mars/Olympus\"") { w in
-            try w.defective(timezone: "Mars/Olympus", plan: w.metered).customer
+            try w.workForEveryJob(timezone: "Mars/Olympus")
         },
         DefectCase("unknown time zone (a POSIX offset PostgreSQL would read backwards)", kind: .unknownTimeZone,
-                   jobs: ["monthly-rollup", "threshold-topup"], reason: "unknown time zone \"GMT+3\"") { w in
-            let d = try w.defective(timezone: "GMT+3", plan: w.metered)
-            try w.f.service(customer: d.customer, plan: w.prepaid, startsOn: "2026-09-01")
-            return d.customer
+                   jobs: DefectWorld.jobs, reason: "unknown time zone \"GMT+3\"") { w in
+            try w.workForEveryJob(timezone: "GMT+3")
         },
         DefectCase("no price in the service's currency (metered)", kind: .missingPrice, jobs: ["monthly-rollup"],
                    reason: "has no price in EUR") { w in
@@ -211,6 +232,22 @@ extension DefectCase {
                    jobs: ["contract-expiry-rollover"], reason: "is support_hours but has no minutes_total") { w in
             let d = try w.f.customer("Defective")
             try w.f.contract(kind: "support_hours", customer: d, startsOn: "2026-10-01", status: "active")
+            let ticket = try w.f.ticket(customer: d, openedAt: "2026-10-12T09:00:00Z")
+            try w.f.entry(customer: d, ticket: ticket, workedAt: "2026-10-12T10:00:00Z", minutes: 30)
+            return d
+        },
+        DefectCase("a time_limited contract with neither ends_on nor minutes_total", kind: .contractIncomplete,
+                   jobs: ["contract-expiry-rollover"], reason: "is time_limited but lacks ends_on") { w in
+            let d = try w.f.customer("Defective")
+            try w.f.contract(kind: "time_limited", customer: d, startsOn: "2026-10-01", status: "active")
+            let ticket = try w.f.ticket(customer: d, openedAt: "2026-10-12T09:00:00Z")
+            try w.f.entry(customer: d, ticket: ticket, workedAt: "2026-10-12T10:00:00Z", minutes: 30)
+            return d
+        },
+        DefectCase("a contract that ends on or before it starts (ends_on <= starts_on)", kind: .contractIncomplete,
+                   jobs: ["contract-expiry-rollover"], reason: "ends (ends_on 2026-10-01) on or before it starts (starts_on 2026-10-01)") { w in
+            let d = try w.f.customer("Defective")
+            try w.f.contract(kind: "time_limited", customer: d, startsOn: "2026-10-01", endsOn: "2026-10-01", minutesTotal: 600, status: "active")
             let ticket = try w.f.ticket(customer: d, openedAt: "2026-10-12T09:00:00Z")
             try w.f.entry(customer: d, ticket: ticket, workedAt: "2026-10-12T10:00:00Z", minutes: 30)
             return d

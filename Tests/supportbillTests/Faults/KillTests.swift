@@ -83,7 +83,9 @@ extension FaultTests {
             let blocker = try LockBlocker(target: harness.target)
             let customer = try Self.blockWrite(harness, blocker, section: section, keyPrefix: keyPrefix)
             let run = try harness.start()
-            _ = try harness.probe.waitUntilBlocked(by: blocker.db.backendPID, in: statement)
+            let activity = try harness.probe.waitUntilBlocked(by: blocker.db.backendPID, in: statement)
+            // The fault tests run the jobs with the least privilege, as production does.
+            #expect(activity.role == RunnerRole.login, "\(job) ran as \(activity.role), not as a member of \(RunnerRole.group)")
             _ = harness.kill(run)
             blocker.release()
 
@@ -182,7 +184,11 @@ extension FaultTests {
             let clean = harness.clean.duration
             var kills = 0
             for attempt in 1...5 {
-                let delay = clean * Double(generator.next(in: 5...110)) / 100
+                // The first kill lands well inside the clean run (5–60 % of it), so every job is
+                // killed at least once while it works; the later ones anywhere up to just after
+                // its end (a rerun has less left to do, and may finish first).
+                let percent = generator.next(in: attempt == 1 ? 5...60 : 5...110)
+                let delay = clean * Double(percent) / 100
                 let run = try harness.start()
                 // Watch the invariants while it works; each check sees one committed state.
                 let deadline = ContinuousClock.now + delay
@@ -198,8 +204,10 @@ extension FaultTests {
                 } else {
                     kills += 1
                 }
-                try harness.checkStep("seed \(seed), after kill attempt \(attempt) at \(delay)")
+                try harness.checkStep("seed \(seed), after kill attempt \(attempt) at \(delay) (\(percent) % of the clean run)")
             }
+            // Without a kill the test would prove nothing about kills.
+            #expect(kills > 0, "\(job), seed \(seed): every run finished before its kill (clean run \(clean))")
             let rerun = try harness.run()
             #expect(rerun.status == 0, "seed \(seed): \(rerun.stderr)")
             try harness.expectClean("seed \(seed), after the rerun (\(kills) runs killed)")

@@ -86,6 +86,19 @@ public enum JobRunStore {
 
     /// Who holds a job's advisory lock: the session from `pg_locks`, and its run if it has
     /// recorded one (a dry run's row is not visible: it lives in a transaction never committed).
+    /// Whether the session holding `lock` is a dry run: the runner names its session
+    /// `supportbill <job> ... (dry run)` before it takes the lock. pg_stat_activity shows
+    /// application_name of every role's sessions, so this holds for a finance user's dry run too.
+    public static func holderIsDryRun(_ db: PostgresConnection, lock: PostgresAdvisoryLockKey) throws -> Bool {
+        try db.query("""
+            SELECT coalesce(bool_and(a.application_name LIKE 'supportbill %(dry run)'), false)
+              FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+             WHERE l.locktype = 'advisory' AND l.granted
+               AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+               AND l.classid = $1::bigint::oid AND l.objid = $2::bigint::oid AND l.objsubid = 2
+            """, [Int64(lock.classID), Int64(lock.objectID)]).scalar(Bool.self) ?? false
+    }
+
     public static func describeHolder(_ db: PostgresConnection, job: String, lock: PostgresAdvisoryLockKey) throws -> String {
         let session = try db.query("""
             SELECT a.pid, a.application_name, a.backend_start, a.usename::text

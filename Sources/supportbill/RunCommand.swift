@@ -19,7 +19,8 @@ struct RunCommand: ParsableCommand {
 
             Every job is idempotent: re-running it with unchanged data emits nothing and exits 0. \
             Only one run of a job works at a time; a second exits 75 naming the run that holds the \
-            lock (or waits, with --wait). Work is committed in batches of customers, so a run that \
+            lock (or waits, with --wait). A real run that finds a dry run holding the lock waits \
+            for it, up to --lock-timeout, since the dry run does none of the work. Work is committed in batches of customers, so a run that \
             is killed leaves whole customers only, and the next run completes it.
 
             A customer whose data is invalid (no price in its currency, unknown time zone, ...) is \

@@ -173,6 +173,41 @@ struct JobRunnerTests {
         db.close()
     }
 
+    /// A timer's run that met a dry run would lose its turn (exit 75 counts as success, and the
+    /// dry run bills nothing), so it waits for the dry run instead, up to lock_timeout.
+    @Test("a real run locked out by a dry run waits for it and does the work; past lock_timeout it exits 75 naming the dry run")
+    func waitsForADryRun() throws {
+        let (database, db, _) = try setUp()
+        defer { database.drop() }
+        let gate = DispatchSemaphore(value: 0)
+        let blocked = MarkJob(gate: gate)
+        let runner = JobRunner(target: database.target)
+        let dry = RunInBackground { runner.run(blocked, JobRunRequest(asOf: Self.asOf, dryRun: true, invokedBy: "carol")) }
+        blocked.entered.wait()
+
+        // Past lock_timeout: nothing done, the message says a dry run held it.
+        let impatient = JobRunner(target: database.target, settings: RunnerSettings(lockTimeout: "500ms"))
+            .run(MarkJob(), JobRunRequest(asOf: Self.asOf, invokedBy: "timer"))
+        #expect(impatient.exitStatus == .locked)
+        #expect(impatient.runID == nil)
+        #expect(impatient.error?.contains("held by a dry run") == true, "\(impatient.error ?? "")")
+        #expect(impatient.error?.contains("lock_timeout 500ms") == true, "\(impatient.error ?? "")")
+        // Another dry run does not wait: it has nothing to lose.
+        let secondDry = runner.run(MarkJob(), JobRunRequest(asOf: Self.asOf, dryRun: true, invokedBy: "dave"))
+        #expect(secondDry.exitStatus == .locked)
+
+        let real = RunInBackground { runner.run(MarkJob(), JobRunRequest(asOf: Self.asOf, invokedBy: "timer")) }
+        usleep(300_000)
+        gate.signal()
+        #expect(dry.wait().exitStatus == .success)
+        let done = real.wait()
+        #expect(done.exitStatus == .success, "\(done.error ?? "")")
+        #expect(done.output.counts["marks"] == 3)
+        #expect(try db.query("SELECT count(*) FROM test_marks").scalar(Int64.self) == 3)
+        #expect(try JobRunStore.recent(db).map(\.status) == ["succeeded"])
+        db.close()
+    }
+
     @Test("a run left 'running' by a dead process is marked failed by the next run")
     func staleRun() throws {
         let (database, db, _) = try setUp()

@@ -42,25 +42,18 @@ struct ErrorTests {
             #expect(!error.description.contains(payload))
             #expect(error.description.contains("invalid input syntax"))
         }
-        do {
-            try db.execute("SELECT 1/0")
-        } catch let error as PostgresError {
-            #expect(error.sqlState == "22012")
-        }
-        do {
-            try db.execute("RAISE")
-        } catch let error as PostgresError {
-            #expect(error.sqlState == "42601")
-            #expect(!error.isDataError)
-        }
+        // Each statement must fail: `#require(throws:)` records an issue when it does not.
+        let divide = try #require(throws: PostgresError.self) { try db.execute("SELECT 1/0") }
+        #expect(divide.sqlState == "22012")
+        #expect(divide.isDataError)
+        let syntax = try #require(throws: PostgresError.self) { try db.execute("RAISE") }
+        #expect(syntax.sqlState == "42601")
+        #expect(!syntax.isDataError)
         // A hint is kept apart from the message.
-        do {
-            try db.execute("SELECT pg_advisory_unlock_all(1)")
-        } catch let error as PostgresError {
-            #expect(error.sqlState == "42883")
-            #expect(error.hint != nil)
-            #expect(!error.message.contains("HINT"))
-        }
+        let hinted = try #require(throws: PostgresError.self) { try db.execute("SELECT pg_advisory_unlock_all(1)") }
+        #expect(hinted.sqlState == "42883")
+        #expect(hinted.hint != nil)
+        #expect(!hinted.message.contains("HINT"))
         db.close()
     }
 

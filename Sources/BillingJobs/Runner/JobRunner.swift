@@ -111,17 +111,39 @@ public struct JobRunner: Sendable {
             return report(runID: nil, status: nil, error: "\(error)", exit: JobRunner.exitStatus(for: error))
         }
 
-        // One run per job at a time.
+        // One run per job at a time. The session says what it is before it takes the lock, so a
+        // run locked out can tell a dry run (whose job_runs row nobody else sees) from a real one.
         let key = JobRunner.lockKey(for: name)
         do {
+            try db.execute("SELECT set_config('application_name', $1, false)",
+                           ["supportbill \(name)\(request.dryRun ? " (dry run)" : "")"])
             if request.wait {
                 try db.execute("SELECT set_config('lock_timeout', '0', false)")
                 try db.advisoryLock(key)
                 try db.execute("SELECT set_config('lock_timeout', $1, false)", [settings.lockTimeout])
             } else if try !db.tryAdvisoryLock(key) {
                 let holder = (try? JobRunStore.describeHolder(db, job: name.rawValue, lock: key)) ?? "another session"
-                logger.warning("another run holds the lock", metadata: ["holder": "\(holder)"])
-                return report(runID: nil, status: nil, error: "\(name) is already running: \(holder)", exit: .locked)
+                // A real run locked out by a real run loses nothing: the holder does the work. A
+                // dry run does none of it, so a timer's run waits for it (up to lock_timeout)
+                // rather than skip its turn.
+                guard !request.dryRun, (try? JobRunStore.holderIsDryRun(db, lock: key)) == true else {
+                    logger.warning("another run holds the lock", metadata: ["holder": "\(holder)"])
+                    return report(runID: nil, status: nil, error: "\(name) is already running: \(holder)", exit: .locked)
+                }
+                logger.notice("a dry run holds the lock: waiting for it", metadata: ["holder": "\(holder)", "job.lock_timeout": "\(settings.lockTimeout)"])
+                interruption.attach(db.cancelHandle())
+                defer { interruption.attach(nil) }
+                do {
+                    try db.advisoryLock(key)
+                } catch let error as PostgresError where error.isCancellation {
+                    if let signal = interruption.requested {
+                        return report(runID: nil, status: nil, error: "interrupted by \(signal) while waiting for a dry run of \(name) (\(holder)); nothing was done",
+                                      exit: .failure)
+                    }
+                    return report(runID: nil, status: nil,
+                                  error: "\(name) is held by a dry run (\(holder)) for longer than lock_timeout \(settings.lockTimeout); nothing was done, run it again when the dry run ends",
+                                  exit: .locked)
+                }
             }
         } catch {
             return report(runID: nil, status: nil, error: "\(error)", exit: JobRunner.exitStatus(for: error))

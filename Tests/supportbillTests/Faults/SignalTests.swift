@@ -18,8 +18,11 @@ extension FaultTests {
         /// 10 s after the signal (SignalHandlers.grace); 30 s leaves room for a loaded machine.
         static let bound: Duration = .seconds(30)
 
-        @Test("between batches: the batch in hand is finished, the run stops before the next one, exits 1 within 30 s, recorded failed (interrupted by SIGTERM); the rerun equals one clean run")
-        func finishesTheBatchInHand() throws {
+        /// SIGINT is what an operator's Ctrl-C sends to a run started by hand.
+        @Test("between batches: the batch in hand is finished, the run stops before the next one, exits 1 within 30 s, recorded failed (interrupted by SIGTERM or SIGINT); the rerun equals one clean run",
+              arguments: ["SIGTERM", "SIGINT"])
+        func finishesTheBatchInHand(signalName: String) throws {
+            let signal = signalName == "SIGINT" ? SIGINT : SIGTERM
             let harness = try FaultHarness(Self.rollup, "term_batch")
             defer { harness.close() }
             // Hold a batch about half-way (its September invoices read FOR UPDATE).
@@ -34,7 +37,7 @@ extension FaultTests {
             let doneBefore = try harness.checkStep("while blocked")
 
             let signalled = ContinuousClock.now
-            run.signal(SIGTERM)
+            run.signal(signal)
             // The stop is requested (logged by the handler) before the batch may go on.
             let requested = try RunnerProbe.poll(timeout: Self.bound) { run.currentStderr.contains("stop requested") ? true : nil }
             #expect(requested == true, "the run never logged the stop request")
@@ -43,16 +46,16 @@ extension FaultTests {
             let elapsed = ContinuousClock.now - signalled
             #expect(elapsed < Self.bound, "the run took \(elapsed) to stop")
             #expect(result.status == 1, "exit \(result.status): \(result.stderr)")
-            #expect(result.stderr.contains("interrupted by SIGTERM"), "\(result.stderr.suffix(800))")
+            #expect(result.stderr.contains("interrupted by \(signalName)"), "\(result.stderr.suffix(800))")
 
-            let done = try harness.checkStep("after SIGTERM")
+            let done = try harness.checkStep("after \(signalName)")
             #expect(done.contains(customer), "the batch in hand was not finished")
             #expect(done.isSuperset(of: doneBefore))
             #expect(done.count - doneBefore.count <= harness.scenario.scale.batchSize, "the run went on past the batch in hand")
             #expect(done != harness.clean.snapshot.customerIDs.subtracting(harness.scenario.before.customerIDs), "the run did not stop early")
             let runs = try harness.runs()
             #expect(runs.map(\.status) == ["failed"])
-            #expect(runs.first?.error?.contains("interrupted by SIGTERM") == true, "\(runs)")
+            #expect(runs.first?.error?.contains("interrupted by \(signalName)") == true, "\(runs)")
 
             let rerun = try harness.run()
             #expect(rerun.status == 0, "\(rerun.stderr)")

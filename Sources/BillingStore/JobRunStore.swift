@@ -84,8 +84,6 @@ public enum JobRunStore {
         )
     }
 
-    /// Who holds a job's advisory lock: the session from `pg_locks`, and its run if it has
-    /// recorded one (a dry run's row is not visible: it lives in a transaction never committed).
     /// Whether the session holding `lock` is a dry run: the runner names its session
     /// `supportbill <job> ... (dry run)` before it takes the lock. pg_stat_activity shows
     /// application_name of every role's sessions, so this holds for a finance user's dry run too.
@@ -99,6 +97,8 @@ public enum JobRunStore {
             """, [Int64(lock.classID), Int64(lock.objectID)]).scalar(Bool.self) ?? false
     }
 
+    /// Who holds a job's advisory lock: the session from `pg_locks`, and its run if it has
+    /// recorded one (a dry run's row is not visible: it lives in a transaction never committed).
     public static func describeHolder(_ db: PostgresConnection, job: String, lock: PostgresAdvisoryLockKey) throws -> String {
         let session = try db.query("""
             SELECT a.pid, a.application_name, a.backend_start, a.usename::text

@@ -126,23 +126,27 @@ public struct JobRunner: Sendable {
                 // A real run locked out by a real run loses nothing: the holder does the work. A
                 // dry run does none of it, so a timer's run waits for it (up to lock_timeout)
                 // rather than skip its turn.
-                guard !request.dryRun, (try? JobRunStore.holderIsDryRun(db, lock: key)) == true else {
-                    logger.warning("another run holds the lock", metadata: ["holder": "\(holder)"])
-                    return report(runID: nil, status: nil, error: "\(name) is already running: \(holder)", exit: .locked)
-                }
-                logger.notice("a dry run holds the lock: waiting for it", metadata: ["holder": "\(holder)", "job.lock_timeout": "\(settings.lockTimeout)"])
-                interruption.attach(db.cancelHandle())
-                defer { interruption.attach(nil) }
-                do {
-                    try db.advisoryLock(key)
-                } catch let error as PostgresError where error.isCancellation {
-                    if let signal = interruption.requested {
-                        return report(runID: nil, status: nil, error: "interrupted by \(signal) while waiting for a dry run of \(name) (\(holder)); nothing was done",
-                                      exit: .failure)
+                if request.dryRun || (try? JobRunStore.holderIsDryRun(db, lock: key)) != true {
+                    // One more try: the holder may have ended between the two looks.
+                    guard try db.tryAdvisoryLock(key) else {
+                        logger.warning("another run holds the lock", metadata: ["holder": "\(holder)"])
+                        return report(runID: nil, status: nil, error: "\(name) is already running: \(holder)", exit: .locked)
                     }
-                    return report(runID: nil, status: nil,
-                                  error: "\(name) is held by a dry run (\(holder)) for longer than lock_timeout \(settings.lockTimeout); nothing was done, run it again when the dry run ends",
-                                  exit: .locked)
+                } else {
+                    logger.notice("a dry run holds the lock: waiting for it", metadata: ["holder": "\(holder)", "job.lock_timeout": "\(settings.lockTimeout)"])
+                    interruption.attach(db.cancelHandle())
+                    defer { interruption.attach(nil) }
+                    do {
+                        try db.advisoryLock(key)
+                    } catch let error as PostgresError where error.isCancellation {
+                        if let signal = interruption.requested {
+                            return report(runID: nil, status: nil, error: "interrupted by \(signal) while waiting for a dry run of \(name) (\(holder)); nothing was done",
+                                          exit: .failure)
+                        }
+                        return report(runID: nil, status: nil,
+                                      error: "\(name) is held by a dry run (\(holder)) for longer than lock_timeout \(settings.lockTimeout); nothing was done, run it again when the dry run ends",
+                                      exit: .locked)
+                    }
                 }
             }
         } catch {

@@ -179,7 +179,7 @@ extension FaultTests {
             let harness = try FaultHarness(job, "kill_random")
             defer { harness.close() }
             // SUPPORTBILL_FAULT_SEED=<seed> replays a failure's kill instants (as fractions of a clean run).
-            let seed = ProcessInfo.processInfo.environment["SUPPORTBILL_FAULT_SEED"].flatMap(UInt64.init) ?? UInt64.random(in: 1...UInt64(Int32.max))
+            let seed = SeededNumbers.seed(from: "SUPPORTBILL_FAULT_SEED")
             var generator = SeededNumbers(seed: seed)
             let clean = harness.clean.duration
             var kills = 0
@@ -213,19 +213,5 @@ extension FaultTests {
             try harness.expectClean("seed \(seed), after the rerun (\(kills) runs killed)")
             #expect(try harness.runs().filter { $0.status == "running" }.isEmpty)
         }
-    }
-}
-
-/// A seeded sequence of numbers (SplitMix64) for reproducible kill instants.
-struct SeededNumbers {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next(in range: ClosedRange<Int>) -> Int {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        z ^= z >> 31
-        return range.lowerBound + Int(z % UInt64(range.count))
     }
 }

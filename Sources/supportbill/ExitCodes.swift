@@ -4,16 +4,19 @@ import BillingStore
 import Foundation
 import Postgres
 
+/// The exit code of DESIGN.md §5 for an error that stopped a command.
+func exitStatus(for error: Error) -> ExitStatus {
+    switch error {
+    case let error as PostgresError where error.isUnavailable: .unavailable
+    case is ConfigurationError: .usage
+    default: .failure
+    }
+}
+
 /// Prints an error on stderr and picks the exit code of DESIGN.md §5 for it.
 func failure(_ error: Error) -> ExitCode {
-    let status: ExitStatus
-    switch error {
-    case let error as PostgresError where error.isUnavailable: status = .unavailable
-    case is ConfigurationError: status = .usage
-    default: status = .failure
-    }
     FileHandle.standardError.write(Data("supportbill: error: \(error)\n".utf8))
-    return ExitCode(status.rawValue)
+    return ExitCode(exitStatus(for: error).rawValue)
 }
 
 extension JobName: ExpressibleByArgument {

@@ -35,18 +35,16 @@ struct MetricsFile {
             .set(Int64(report.exitStatus.rawValue))
         gauge("customers_skipped", "Customers the last run skipped for invalid data.").set(Int64(report.output.skipped.count))
         gauge("customers_visited", "Customers the last run visited.").set(Int64(report.output.counts["customers"] ?? 0))
-        // rows_emitted holds the report's sections only (rows written to the output tables), so a
-        // sum over kinds means something; the report's other counts (entries debited, services
-        // suspended, minutes waiting, ...) are figures of another nature and go to `count`.
-        let sections = Set(ReportSection.allCases.map(\.rawValue))
+        // rows_emitted is the report's rows, section by section (every section, 0 included, so
+        // the series stay put), whatever the job names its counts; the report's counts (entries
+        // debited, drafts corrected, services suspended, ...) are figures of another nature.
+        for section in ReportSection.allCases {
+            gauge("rows_emitted", "Rows the last run emitted, by report section (invoices, items, ledger, grants, uses, charges, events).",
+                  labels: labels + [("kind", section.rawValue)]).set(Int64(report.records.count(section)))
+        }
         for (name, value) in report.output.counts.sorted(by: { $0.key < $1.key }) where name != "customers" {
-            if sections.contains(name) {
-                gauge("rows_emitted", "Rows the last run emitted, by report section (invoices, items, ledger, grants, uses, charges, events).",
-                      labels: labels + [("kind", name)]).set(Int64(value))
-            } else {
-                gauge("count", "The last run's other report counts, by name (as in the report's counts).",
-                      labels: labels + [("name", name)]).set(Int64(value))
-            }
+            gauge("report_counts", "The last run's report counts, by name (as in the report's counts).",
+                  labels: labels + [("name", name)]).set(Int64(value))
         }
         let text = registry.emitToString()
         let directory = (path as NSString).deletingLastPathComponent

@@ -19,8 +19,8 @@ struct RunCommand: ParsableCommand {
 
             Every job is idempotent: re-running it with unchanged data emits nothing and exits 0. \
             Only one run of a job works at a time; a second exits 75 naming the run that holds the \
-            lock (or waits, with --wait). A real run that finds a dry run holding the lock waits \
-            for it, up to --lock-timeout, since the dry run does none of the work. Work is committed in batches of customers, so a run that \
+            lock, and says when that run is a dry run, which bills nothing (--wait queues \
+            behind it instead). Work is committed in batches of customers, so a run that \
             is killed leaves whole customers only, and the next run completes it.
 
             A customer whose data is invalid (no price in its currency, unknown time zone, ...) is \
@@ -113,7 +113,7 @@ struct RunCommand: ParsableCommand {
         } catch {
             // A broken jobs/<job>.toml stops every timer run: the metrics must say so (exit 64).
             writeMetrics(JobReport(job: job, runID: nil, dryRun: dryRun, asOf: asOfInstant, period: nil, status: nil,
-                                   output: JobOutput(), error: "\(error)", exitStatus: .usage, durationMilliseconds: 0, currencies: [:]),
+                                   output: JobOutput(), error: "\(error)", exitStatus: exitStatus(for: error), durationMilliseconds: 0, currencies: [:]),
                          logger: logger)
             throw failure(error)
         }
@@ -155,8 +155,10 @@ struct RunCommand: ParsableCommand {
         }
     }
 
-    /// Every real run ends in the metrics file, whatever its exit status (also 64, 69 and 75);
-    /// a dry run leaves it alone: it bills nothing, and its figures are not the job's.
+    /// Every real run that gets past its arguments ends in the metrics file, whatever its exit
+    /// status (a broken jobs file's 64, 69, 75, ...); a dry run leaves it alone: it bills nothing,
+    /// and its figures are not the job's. Bad command-line arguments exit 64 before any of this,
+    /// as argument-parser handles them; a unit's arguments are fixed.
     private func writeMetrics(_ report: JobReport, logger: Logger) {
         guard !dryRun, let path = metricsFile ?? ProcessInfo.processInfo.environment["SUPPORTBILL_METRICS_FILE"], !path.isEmpty else { return }
         do {

@@ -173,10 +173,10 @@ struct JobRunnerTests {
         db.close()
     }
 
-    /// A timer's run that met a dry run would lose its turn (exit 75 counts as success, and the
-    /// dry run bills nothing), so it waits for the dry run instead, up to lock_timeout.
-    @Test("a real run locked out by a dry run waits for it and does the work; past lock_timeout it exits 75 naming the dry run")
-    func waitsForADryRun() throws {
+    /// DESIGN.md §5: a second run exits 75 at once, also when the holder is a dry run; since a
+    /// dry run bills nothing, the message says so, and `--wait` queues behind it.
+    @Test("a real run locked out by a dry run exits 75 at once, saying a dry run holds the lock; with --wait it queues and does the work")
+    func lockedOutByADryRun() throws {
         let (database, db, _) = try setUp()
         defer { database.drop() }
         let gate = DispatchSemaphore(value: 0)
@@ -184,23 +184,29 @@ struct JobRunnerTests {
         let runner = JobRunner(target: database.target)
         let dry = RunInBackground { runner.run(blocked, JobRunRequest(asOf: Self.asOf, dryRun: true, invokedBy: "carol")) }
         blocked.entered.wait()
+        #expect(try db.query("SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'supportbill incident-grants run % (dry run)'").scalar(Int64.self) == 1)
 
-        // Past lock_timeout: nothing done, the message says a dry run held it.
-        let impatient = JobRunner(target: database.target, settings: RunnerSettings(lockTimeout: "500ms"))
-            .run(MarkJob(), JobRunRequest(asOf: Self.asOf, invokedBy: "timer"))
-        #expect(impatient.exitStatus == .locked)
-        #expect(impatient.runID == nil)
-        #expect(impatient.error?.contains("held by a dry run") == true, "\(impatient.error ?? "")")
-        #expect(impatient.error?.contains("lock_timeout 500ms") == true, "\(impatient.error ?? "")")
-        // Another dry run does not wait: it has nothing to lose.
+        let started = ContinuousClock.now
+        let timer = runner.run(MarkJob(), JobRunRequest(asOf: Self.asOf, invokedBy: "timer"))
+        #expect(ContinuousClock.now - started < .seconds(10))
+        #expect(timer.exitStatus == .locked)
+        #expect(timer.runID == nil)
+        #expect(timer.error?.contains("a dry run, which bills nothing") == true, "\(timer.error ?? "")")
+        #expect(timer.error?.contains("--wait") == true)
+        // Another dry run is told nothing more: it would bill nothing either.
         let secondDry = runner.run(MarkJob(), JobRunRequest(asOf: Self.asOf, dryRun: true, invokedBy: "dave"))
         #expect(secondDry.exitStatus == .locked)
+        #expect(secondDry.error?.contains("bills nothing") == false)
 
-        let real = RunInBackground { runner.run(MarkJob(), JobRunRequest(asOf: Self.asOf, invokedBy: "timer")) }
-        usleep(300_000)
+        let queued = RunInBackground { runner.run(MarkJob(), JobRunRequest(asOf: Self.asOf, wait: true, invokedBy: "finance")) }
+        // The queued run waits on the job's advisory lock before the dry run is let go.
+        let waiting = try RunnerProbe.poll(timeout: .seconds(30)) {
+            try db.query("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND wait_event = 'advisory'").scalar(Int64.self) == 1 ? true : nil
+        }
+        #expect(waiting == true)
         gate.signal()
         #expect(dry.wait().exitStatus == .success)
-        let done = real.wait()
+        let done = queued.wait()
         #expect(done.exitStatus == .success, "\(done.error ?? "")")
         #expect(done.output.counts["marks"] == 3)
         #expect(try db.query("SELECT count(*) FROM test_marks").scalar(Int64.self) == 3)

@@ -46,4 +46,30 @@ struct MetricsCommandTests {
         #expect(try sample("supportbill_job_exit_code", in: metrics) == "64")
         #expect(try sample("supportbill_job_last_success_timestamp_seconds", in: metrics) == success)
     }
+
+    @Test("rows_emitted counts the rows the run wrote, section by section")
+    func rowsEmitted() throws {
+        let database = try DemoData.load()
+        defer { database.drop() }
+        let metrics = NSTemporaryDirectory() + "metrics-rows-\(UUID().uuidString).prom"
+        defer { try? FileManager.default.removeItem(atPath: metrics) }
+        let run = try ChildProcess.supportbill(["run", "contract-expiry-rollover", "--as-of", "2026-11-01T06:00:00Z",
+                                                "--metrics-file", metrics, "--database", database.conninfo])
+        #expect(run.status == 0, "\(run.stderr)")
+        let db = try database.connect()
+        defer { db.close() }
+        let events = try #require(try db.query("SELECT count(*) FROM audit_events").scalar(Int64.self))
+        let charges = try #require(try db.query("SELECT count(*) FROM contract_charges").scalar(Int64.self))
+        let items = try #require(try db.query("SELECT count(*) FROM billable_items").scalar(Int64.self))
+        #expect(events > 0 && charges > 0, "the demo's contracts did nothing: \(events) events, \(charges) charges")
+        let text = try String(contentsOfFile: metrics, encoding: .utf8)
+        func rows(_ kind: String) -> String? {
+            text.split(separator: "\n").first { $0.hasPrefix("supportbill_job_rows_emitted{job=\"contract-expiry-rollover\",kind=\"\(kind)\"}") }
+                .map { String($0.split(separator: " ").last!) }.map { $0.hasSuffix(".0") ? String($0.dropLast(2)) : $0 }
+        }
+        #expect(rows("events") == String(events))
+        #expect(rows("charges") == String(charges))
+        #expect(rows("items") == String(items))
+        #expect(rows("invoices") == "0")
+    }
 }

@@ -112,7 +112,8 @@ public struct JobRunner: Sendable {
         }
 
         // One run per job at a time. The session says what it is before it takes the lock, so a
-        // run locked out can tell a dry run (whose job_runs row nobody else sees) from a real one.
+        // run locked out can tell a dry run (whose job_runs row nobody else sees) from a real one
+        // and say so.
         let key = JobRunner.lockKey(for: name)
         do {
             try db.execute("SELECT set_config('application_name', $1, false)",
@@ -123,30 +124,14 @@ public struct JobRunner: Sendable {
                 try db.execute("SELECT set_config('lock_timeout', $1, false)", [settings.lockTimeout])
             } else if try !db.tryAdvisoryLock(key) {
                 let holder = (try? JobRunStore.describeHolder(db, job: name.rawValue, lock: key)) ?? "another session"
-                // A real run locked out by a real run loses nothing: the holder does the work. A
-                // dry run does none of it, so a timer's run waits for it (up to lock_timeout)
-                // rather than skip its turn.
-                if request.dryRun || (try? JobRunStore.holderIsDryRun(db, lock: key)) != true {
-                    // One more try: the holder may have ended between the two looks.
-                    guard try db.tryAdvisoryLock(key) else {
-                        logger.warning("another run holds the lock", metadata: ["holder": "\(holder)"])
-                        return report(runID: nil, status: nil, error: "\(name) is already running: \(holder)", exit: .locked)
-                    }
-                } else {
-                    logger.notice("a dry run holds the lock: waiting for it", metadata: ["holder": "\(holder)", "job.lock_timeout": "\(settings.lockTimeout)"])
-                    interruption.attach(db.cancelHandle())
-                    defer { interruption.attach(nil) }
-                    do {
-                        try db.advisoryLock(key)
-                    } catch let error as PostgresError where error.isCancellation {
-                        if let signal = interruption.requested {
-                            return report(runID: nil, status: nil, error: "interrupted by \(signal) while waiting for a dry run of \(name) (\(holder)); nothing was done",
-                                          exit: .failure)
-                        }
-                        return report(runID: nil, status: nil,
-                                      error: "\(name) is held by a dry run (\(holder)) for longer than lock_timeout \(settings.lockTimeout); nothing was done, run it again when the dry run ends",
-                                      exit: .locked)
-                    }
+                let preview = !request.dryRun && (try? JobRunStore.holderIsDryRun(db, lock: key)) == true
+                // One more try: the holder may have ended while we looked at it.
+                if try !db.tryAdvisoryLock(key) {
+                    logger.warning("another run holds the lock", metadata: ["holder": "\(holder)"])
+                    // DESIGN.md §5: exit 75 at once. A real run's holder does the work; a dry run
+                    // does none of it, so the message says so and how not to miss the turn.
+                    let advice = preview ? " (a dry run, which bills nothing: run this again when it ends, or with --wait to queue behind it)" : ""
+                    return report(runID: nil, status: nil, error: "\(name) is already running: \(holder)\(advice)", exit: .locked)
                 }
             }
         } catch {
@@ -318,7 +303,9 @@ public struct JobRunner: Sendable {
     }
 
     /// `body` (one whole transaction or savepoint) again after a serialization failure or a
-    /// deadlock, at most `maxRetries` times: each attempt was rolled back whole.
+    /// deadlock, at most `maxRetries` times: each attempt was rolled back whole. Sessions run at
+    /// READ COMMITTED, where a retried savepoint takes a fresh snapshot per statement; under
+    /// REPEATABLE READ or SERIALIZABLE only a whole transaction could be retried.
     private func retrying<T>(_ step: String, logger: Logger, _ body: () throws -> T) throws -> T {
         var attempt = 0
         while true {

@@ -557,6 +557,11 @@ struct ContractExpiryRolloverJobTests {
         let posix = try f.customer("POSIX", timezone: "GMT+3")
         let pending = try f.contract(kind: "subscription", customer: lost, startsOn: "2026-10-01")
         let ended = try f.contract(kind: "subscription", customer: posix, startsOn: "2026-09-01", endsOn: "2026-10-01", status: "active")
+        // A name PostgreSQL lists (a zone file) but BillingCore refuses (an abbreviation): the
+        // statement must leave it out by name, not by pg_timezone_names.
+        let abbreviated = try f.customer("Abbreviated", timezone: "EST")
+        let listed = try f.contract(kind: "subscription", customer: abbreviated, startsOn: "2026-09-01", endsOn: "2026-10-01", status: "active")
+        #expect(try db.query("SELECT count(*) FROM pg_timezone_names WHERE name = 'EST'").scalar(Int64.self) == 1)
         try f.entry(customer: lost, ticket: try f.ticket(customer: lost, openedAt: "2026-10-05T08:00:00Z"), workedAt: "2026-10-05T09:00:00Z", minutes: 30)
         let unit = try f.orgUnit("Mixed")
         try f.customer("Tokyo", timezone: "Asia/Tokyo", orgUnitID: unit)
@@ -571,11 +576,13 @@ struct ContractExpiryRolloverJobTests {
         #expect(report.output.notices.sorted() == [
             "contract #\(pending) serves only customer \(lost), with an unknown time zone: it is neither activated nor expired until customers.timezone is corrected",
             "contract #\(ended) serves only customer \(posix), with an unknown time zone: it is neither activated nor expired until customers.timezone is corrected",
+            "contract #\(listed) serves only customer \(abbreviated), with an unknown time zone: it is neither activated nor expired until customers.timezone is corrected",
         ].sorted())
         #expect(try f.contractStatus(pending) == "pending")
         #expect(try f.contractStatus(ended) == "active")
+        #expect(try f.contractStatus(listed) == "active")
         #expect(try f.contractStatus(shared) == "active")
-        #expect(try f.count("audit_events", where: "customer_id IN ($1, $2)", [lost, posix]) == 0)
+        #expect(try f.count("audit_events", where: "customer_id IN ($1, $2, $3)", [lost, posix, abbreviated]) == 0)
         #expect(try f.count("contract_charges") == 0)
 
         // Corrected, the next run moves them.

@@ -208,6 +208,10 @@ extension FaultTests {
             }
             // Without a kill the test would prove nothing about kills.
             #expect(kills > 0, "\(job), seed \(seed): every run finished before its kill (clean run \(clean))")
+            // And at least one was killed after it had started its work (its job_runs row is
+            // left `running`, or marked failed by the next attempt), not while it connected.
+            #expect(try harness.runs().contains { $0.status == "running" || $0.status == "failed" },
+                    "\(job), seed \(seed): every kill landed before a run had started (clean run \(clean))")
             let rerun = try harness.run()
             #expect(rerun.status == 0, "seed \(seed): \(rerun.stderr)")
             try harness.expectClean("seed \(seed), after the rerun (\(kills) runs killed)")

@@ -56,10 +56,24 @@ public struct FaultMonth: Sendable {
 
     public static let jobs = ["contract-expiry-rollover", "incident-grants", "suspension-sweep", "threshold-topup", "monthly-rollup"]
 
+    private static let writtenLock = NSLock()
+    nonisolated(unsafe) private static var written: [String] = []
+
     /// jobs/*.toml for the tests: per-incident prices, account grants, no suspension limit.
+    /// Removed when the test process exits (the scenario that uses it lives as long).
     public static func writeJobsDirectory() throws -> String {
         let directory = NSTemporaryDirectory() + "/supportbill-fault-jobs-\(getpid())-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        writtenLock.lock()
+        if written.isEmpty {
+            atexit {
+                FaultMonth.writtenLock.lock()
+                for directory in FaultMonth.written { try? FileManager.default.removeItem(atPath: directory) }
+                FaultMonth.writtenLock.unlock()
+            }
+        }
+        written.append(directory)
+        writtenLock.unlock()
         let files = [
             "contract-expiry-rollover.toml": "schedule = \"*-*-* 00:15:00 UTC\"\nexpired_time = \"rollover\"\n[per_incident_price]\nUSD = 4500\nEUR = 4000\n",
             "incident-grants.toml": "schedule = \"*-*-* 00:30:00 UTC\"\non_registration = 1\non_first_payment = 1\n[funds]\nstep = { USD = 5000, EUR = 5000 }\nincidents = 1\n",

@@ -84,22 +84,23 @@ public enum JobRunStore {
         )
     }
 
-    /// Whether the session holding `lock` is a dry run: the runner names its session
-    /// `supportbill <job> ... (dry run)` before it takes the lock. pg_stat_activity shows
-    /// application_name of every role's sessions, so this holds for a finance user's dry run too.
-    public static func holderIsDryRun(_ db: PostgresConnection, lock: PostgresAdvisoryLockKey) throws -> Bool {
-        try db.query("""
-            SELECT coalesce(bool_and(a.application_name LIKE 'supportbill %(dry run)'), false)
-              FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-             WHERE l.locktype = 'advisory' AND l.granted
-               AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-               AND l.classid = $1::bigint::oid AND l.objid = $2::bigint::oid AND l.objsubid = 2
-            """, [Int64(lock.classID), Int64(lock.objectID)]).scalar(Bool.self) ?? false
+    /// Who holds a job's advisory lock, for the message of a run locked out.
+    public struct LockHolder: Sendable {
+        /// The session from `pg_locks`, and its run if it has recorded one (a dry run's row is
+        /// not visible: it lives in a transaction never committed).
+        public let description: String
+        /// The runner names its session `supportbill <job> ... (dry run)` before it takes the
+        /// lock; pg_stat_activity shows application_name of every role's sessions, so this
+        /// holds for a finance user's dry run too.
+        public let isDryRun: Bool
+
+        public init(description: String, isDryRun: Bool) {
+            self.description = description
+            self.isDryRun = isDryRun
+        }
     }
 
-    /// Who holds a job's advisory lock: the session from `pg_locks`, and its run if it has
-    /// recorded one (a dry run's row is not visible: it lives in a transaction never committed).
-    public static func describeHolder(_ db: PostgresConnection, job: String, lock: PostgresAdvisoryLockKey) throws -> String {
+    public static func holder(_ db: PostgresConnection, job: String, lock: PostgresAdvisoryLockKey) throws -> LockHolder {
         let session = try db.query("""
             SELECT a.pid, a.application_name, a.backend_start, a.usename::text
               FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
@@ -138,6 +139,9 @@ public enum JobRunStore {
             }
             parts.append("database backend pid \(backend)")
         }
-        return parts.isEmpty ? "another session (it may just have finished)" : parts.joined(separator: "; ")
+        return LockHolder(
+            description: parts.isEmpty ? "another session (it may just have finished)" : parts.joined(separator: "; "),
+            isDryRun: application.hasPrefix("supportbill ") && application.hasSuffix("(dry run)")
+        )
     }
 }

@@ -123,15 +123,15 @@ public struct JobRunner: Sendable {
                 try db.advisoryLock(key)
                 try db.execute("SELECT set_config('lock_timeout', $1, false)", [settings.lockTimeout])
             } else if try !db.tryAdvisoryLock(key) {
-                let holder = (try? JobRunStore.describeHolder(db, job: name.rawValue, lock: key)) ?? "another session"
-                let preview = !request.dryRun && (try? JobRunStore.holderIsDryRun(db, lock: key)) == true
+                let holder = (try? JobRunStore.holder(db, job: name.rawValue, lock: key))
+                    ?? JobRunStore.LockHolder(description: "another session", isDryRun: false)
                 // One more try: the holder may have ended while we looked at it.
                 if try !db.tryAdvisoryLock(key) {
-                    logger.warning("another run holds the lock", metadata: ["holder": "\(holder)"])
+                    logger.warning("another run holds the lock", metadata: ["holder": "\(holder.description)"])
                     // DESIGN.md §5: exit 75 at once. A real run's holder does the work; a dry run
                     // does none of it, so the message says so and how not to miss the turn.
-                    let advice = preview ? " (a dry run, which bills nothing: run this again when it ends, or with --wait to queue behind it)" : ""
-                    return report(runID: nil, status: nil, error: "\(name) is already running: \(holder)\(advice)", exit: .locked)
+                    let advice = holder.isDryRun && !request.dryRun ? " (a dry run, which bills nothing: run this again when it ends, or with --wait to queue behind it)" : ""
+                    return report(runID: nil, status: nil, error: "\(name) is already running: \(holder.description)\(advice)", exit: .locked)
                 }
             }
         } catch {
@@ -275,30 +275,25 @@ public struct JobRunner: Sendable {
     /// batch over the same customers runs wholly before or after it. A dry run writes nothing
     /// another run could see and takes none: it never holds a timer's run up.
     private func process(_ job: any BillingJob, _ batch: [CustomerRecord], _ context: JobContext, nested: Bool, lockCustomers: Bool, logger: Logger) throws -> JobOutput {
-        var attempt = 0
-        while true {
-            do {
-                return try inScope(nested, context.db) {
+        do {
+            return try retrying("batch", logger: logger) {
+                try inScope(nested, context.db) {
                     if lockCustomers { try CustomerLocks.lock(context.db, customers: batch.map(\.id)) }
                     return try job.process(batch, context)
                 }
-            } catch let error as PostgresError where error.isRetryable && attempt < JobRunner.maxRetries {
-                attempt += 1
-                logger.notice("retrying batch after a serialization failure or deadlock", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
-                usleep(useconds_t(50_000 * attempt))
-            } catch where JobRunner.isCustomerDataError(error) {
-                guard batch.count > 1 else {
-                    var output = JobOutput()
-                    output.skip(batch[0].id, "\(error)")
-                    logger.warning("customer skipped", metadata: ["customer.id": "\(batch[0].id)", "error": "\(error)"])
-                    return output
-                }
+            }
+        } catch where JobRunner.isCustomerDataError(error) {
+            guard batch.count > 1 else {
                 var output = JobOutput()
-                for customer in batch {
-                    output.merge(try process(job, [customer], context, nested: nested, lockCustomers: lockCustomers, logger: logger))
-                }
+                output.skip(batch[0].id, "\(error)")
+                logger.warning("customer skipped", metadata: ["customer.id": "\(batch[0].id)", "error": "\(error)"])
                 return output
             }
+            var output = JobOutput()
+            for customer in batch {
+                output.merge(try process(job, [customer], context, nested: nested, lockCustomers: lockCustomers, logger: logger))
+            }
+            return output
         }
     }
 
@@ -313,7 +308,7 @@ public struct JobRunner: Sendable {
                 return try body()
             } catch let error as PostgresError where error.isRetryable && attempt < JobRunner.maxRetries {
                 attempt += 1
-                logger.notice("retrying after a serialization failure or deadlock", metadata: ["job.step": "\(step)", "attempt": "\(attempt)", "error": "\(error)"])
+                logger.notice("retrying \(step) after a serialization failure or deadlock", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
                 usleep(useconds_t(50_000 * attempt))
             }
         }

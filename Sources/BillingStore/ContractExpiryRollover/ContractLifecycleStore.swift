@@ -26,7 +26,9 @@ public enum ContractLifecycleStore {
     /// contract serving nobody uses the UTC date, one serving only such customers is flagged
     /// (`onlyUnknownTimeZones`).
     public static func candidates(_ db: PostgresConnection, asOf: Instant, customerFilter: [Int64]?) throws -> [Candidate] {
-        // The distinct zones are few; the statement leaves out customers in the refused ones.
+        // The distinct zones are few; the statement leaves out customers in the refused ones. It
+        // still joins pg_timezone_names: a customer added since with a name PostgreSQL does not
+        // know must not reach AT TIME ZONE (each statement has its own snapshot).
         let unknownZones = try DataDefectScanner.unknownTimeZoneNames(db, customers: nil)
         let rows = try db.query("""
             WITH RECURSIVE

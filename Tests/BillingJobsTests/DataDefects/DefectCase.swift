@@ -65,9 +65,14 @@ extension DefectWorld {
                             dueOn: "2026-11-10", run: try f.sweep.run())
         try f.incidentService(customer: d.customer, code: "incidents", startsOn: "2026-10-01")
         try f.contract(kind: "support_hours", customer: d.customer, startsOn: "2026-10-01", minutesTotal: 600)
-        let loose = try f.ticket(customer: d.customer, openedAt: "2026-10-12T09:00:00Z")
-        try f.entry(customer: d.customer, ticket: loose, workedAt: "2026-10-12T10:00:00Z", minutes: 30)
+        try looseEntry(customer: d.customer)
         return d.customer
+    }
+
+    /// 30 minutes on Oct 12 on a ticket of no service: time for contract-expiry-rollover.
+    func looseEntry(customer: Int64) throws {
+        let ticket = try f.ticket(customer: customer, openedAt: "2026-10-12T09:00:00Z")
+        try f.entry(customer: customer, ticket: ticket, workedAt: "2026-10-12T10:00:00Z", minutes: 30)
     }
 }
 
@@ -232,31 +237,27 @@ extension DefectCase {
                    jobs: ["contract-expiry-rollover"], reason: "is support_hours but has no minutes_total") { w in
             let d = try w.f.customer("Defective")
             try w.f.contract(kind: "support_hours", customer: d, startsOn: "2026-10-01", status: "active")
-            let ticket = try w.f.ticket(customer: d, openedAt: "2026-10-12T09:00:00Z")
-            try w.f.entry(customer: d, ticket: ticket, workedAt: "2026-10-12T10:00:00Z", minutes: 30)
+            try w.looseEntry(customer: d)
             return d
         },
         DefectCase("a time_limited contract with neither ends_on nor minutes_total", kind: .contractIncomplete,
                    jobs: ["contract-expiry-rollover"], reason: "is time_limited but lacks ends_on") { w in
             let d = try w.f.customer("Defective")
             try w.f.contract(kind: "time_limited", customer: d, startsOn: "2026-10-01", status: "active")
-            let ticket = try w.f.ticket(customer: d, openedAt: "2026-10-12T09:00:00Z")
-            try w.f.entry(customer: d, ticket: ticket, workedAt: "2026-10-12T10:00:00Z", minutes: 30)
+            try w.looseEntry(customer: d)
             return d
         },
         DefectCase("a contract that ends on or before it starts (ends_on <= starts_on)", kind: .contractIncomplete,
                    jobs: ["contract-expiry-rollover"], reason: "ends (ends_on 2026-10-01) on or before it starts (starts_on 2026-10-01)") { w in
             let d = try w.f.customer("Defective")
             try w.f.contract(kind: "time_limited", customer: d, startsOn: "2026-10-01", endsOn: "2026-10-01", minutesTotal: 600, status: "active")
-            let ticket = try w.f.ticket(customer: d, openedAt: "2026-10-12T09:00:00Z")
-            try w.f.entry(customer: d, ticket: ticket, workedAt: "2026-10-12T10:00:00Z", minutes: 30)
+            try w.looseEntry(customer: d)
             return d
         },
         DefectCase("no per-incident price in the customer's currency (jobs/contract-expiry-rollover.toml)", kind: nil,
                    jobs: ["contract-expiry-rollover"], reason: "no per_incident_price for JPY") { w in
             let d = try w.f.customer("Defective", currency: "JPY")
-            let ticket = try w.f.ticket(customer: d, openedAt: "2026-10-12T09:00:00Z")
-            try w.f.entry(customer: d, ticket: ticket, workedAt: "2026-10-12T10:00:00Z", minutes: 30)
+            try w.looseEntry(customer: d)
             return d
         },
     ]

@@ -230,6 +230,7 @@ struct RunnerRoleTests {
              GROUP BY table_name ORDER BY table_name
             """, [RunnerRole.group]).map { try $0.decode(0, as: String.self) }
         #expect(tables == [
+            "audit_event_names:SELECT",
             "audit_events:INSERT,SELECT",
             "billable_items:DELETE,INSERT,SELECT",
             "contract_charge_drift:SELECT",

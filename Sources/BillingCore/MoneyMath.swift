@@ -34,6 +34,23 @@ public enum MoneyMath {
         return numerator < 0 ? quotient - 1 : quotient + 1
     }
 
+    /// The tax on `base` at `percent` (19.0000 = 19 %), rounded half away from zero to a whole
+    /// minor unit: `roundHalfUp(base × percent / 100)`. Taken once per invoice and rate on the
+    /// sum of that rate's item amounts (docs/invoices.md), never per item. A negative base (a
+    /// credit note) gives a negative tax rounded away from zero: -0.5 -> -1, like 0.5 -> 1.
+    public static func tax(base: Int64, percent: ExactDecimal) throws -> Int64 {
+        guard percent.units >= 0 else { throw BillingError.invalidInput("a tax rate cannot be negative: \(percent) %") }
+        var denominator: Int64 = 100
+        for _ in 0..<percent.scale {
+            let (next, overflow) = denominator.multipliedReportingOverflow(by: 10)
+            guard !overflow else { throw BillingError.overflow("tax rate \(percent) %") }
+            denominator = next
+        }
+        let (product, overflow) = base.multipliedReportingOverflow(by: percent.units)
+        guard !overflow else { throw BillingError.overflow("tax on \(base) at \(percent) %") }
+        return divideRoundingHalfAwayFromZero(product, by: denominator)
+    }
+
     /// `count * unitPrice`, refusing overflow.
     public static func multiply(_ count: Int64, _ unitPrice: Int64) throws -> Int64 {
         let (product, overflow) = count.multipliedReportingOverflow(by: unitPrice)

@@ -11,6 +11,12 @@ public struct InvoiceTaxes: Equatable, Sendable {
         /// The sum of the item amounts billed at this rate (net).
         public let base: Int64
         public let tax: Int64
+
+        public init(rate: TaxRate, base: Int64, tax: Int64) {
+            self.rate = rate
+            self.base = base
+            self.tax = tax
+        }
     }
 
     /// One line per rate, ordered by code then percent (deterministic).
@@ -32,7 +38,7 @@ public struct InvoiceTaxes: Equatable, Sendable {
             }
         }
         var lines: [Line] = []
-        for (rate, base) in bases.sorted(by: { ($0.key.code, $0.key.percent.units, $0.key.percent.scale) < ($1.key.code, $1.key.percent.units, $1.key.percent.scale) }) {
+        for (rate, base) in bases.sorted(by: { $0.key < $1.key }) {
             lines.append(Line(rate: rate, base: base, tax: try MoneyMath.tax(base: base, percent: rate.percent)))
         }
         self.lines = lines

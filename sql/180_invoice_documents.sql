@@ -58,14 +58,15 @@ ALTER TABLE invoices
     ADD COLUMN number_credit_note  boolean,
     ADD COLUMN number_year         integer,
     ADD COLUMN number_value        bigint,
-    ADD COLUMN subtotal            bigint,
     ADD COLUMN tax_total           bigint NOT NULL DEFAULT 0,
+    -- Net, derived: jobs write the gross total (what payments settle) and the tax; the net
+    -- can never disagree with them.
+    ADD COLUMN subtotal            bigint GENERATED ALWAYS AS (total - tax_total) STORED,
     ADD COLUMN tax_note            text,
     ADD COLUMN corrects_invoice_id bigint;
 
 -- What was issued before numbers existed is numbered now, in the order it was issued, so every
--- counter starts gap-free; what was billed before taxes existed was untaxed.
-UPDATE invoices SET subtotal = total;
+-- counter starts gap-free (what was billed before taxes existed was untaxed: tax_total 0).
 WITH ordered AS (
     SELECT id, total < 0 AS credit_note,
            row_number() OVER (PARTITION BY total < 0 ORDER BY issued_at, id) AS value
@@ -80,14 +81,12 @@ SELECT 'default', number_credit_note, 0, max(number_value), max(issued_at)
   FROM invoices WHERE number IS NOT NULL GROUP BY number_credit_note;
 
 ALTER TABLE invoices
-    ALTER COLUMN subtotal SET NOT NULL,
     -- Deferred to the commit: a dry run's preview numbers (which may equal those a real run is
     -- giving at the same moment) never wait for that run nor fail on it, since a dry run never
     -- commits; a real run's numbers are checked when its batch commits.
     ADD CONSTRAINT invoices_number_key UNIQUE (number) DEFERRABLE INITIALLY DEFERRED,
     ADD CONSTRAINT invoices_number_value_key UNIQUE (number_series, number_credit_note, number_year, number_value)
         DEFERRABLE INITIALLY DEFERRED,
-    ADD CONSTRAINT invoices_total_is_gross CHECK (total = subtotal + tax_total),
     ADD CONSTRAINT invoices_issued_have_numbers CHECK (status = 'draft' OR (number IS NOT NULL AND number_value IS NOT NULL)),
     ADD CONSTRAINT invoices_drafts_have_no_number CHECK (status <> 'draft' OR number IS NULL),
     ADD CONSTRAINT invoices_corrects_fkey FOREIGN KEY (customer_id, corrects_invoice_id) REFERENCES invoices (customer_id, id);
@@ -112,7 +111,7 @@ CREATE TABLE invoice_taxes (
 );
 
 -- ---------------------------------------------------------------------------------------------
--- Issuing: the one statement every job issues invoices with.
+-- Numbering
 -- ---------------------------------------------------------------------------------------------
 
 -- An invoice's number as its series prints it: the prefix with {YYYY} replaced, then the value
@@ -123,91 +122,82 @@ RETURNS text LANGUAGE sql IMMUTABLE STRICT AS $$
            || CASE WHEN length(value::text) >= padding THEN value::text ELSE lpad(value::text, padding, '0') END
 $$;
 
--- Issues the given drafts (ids with their due dates) as of `issued_at`, numbering each in its
--- series' counter (a negative total is a credit note, counted apart) in the order customer, id.
--- Returns every invoice it issued with its number and the instant it was issued at.
+-- Numbers an invoice as it is issued (a draft becoming issued, or a row inserted issued): the
+-- next value of its counter (series of the customer, credit note when the total is negative,
+-- year when the series resets yearly). Every path that issues an invoice goes through here, the
+-- jobs' set-based issuing statements and an invoice issued by hand alike, so no issued invoice
+-- is ever without a number.
 --
--- Within a counter the numbers increase with issued_at: an invoice issued by a run whose as_of
--- lies before the counter's last issue (finance re-running a past period) is issued at that last
+-- The counter row stays locked until the issuing transaction ends: a batch that rolls back gives
+-- its numbers back, and two transactions issuing at once take turns (docs/invoices.md).
+-- Within a counter the numbers increase with issued_at: an invoice issued as of an instant
+-- before the counter's last issue (finance re-running an old period) is issued at that last
 -- issue's instant, never backdated before a number already given out.
 --
--- `preview` (dry runs) takes the same steps on a copy of the counters private to the session and
--- its transaction, so a dry run shows the numbers a real run would give without locking the
--- counters that a timer's real run needs at the same time.
-CREATE FUNCTION supportbill_issue_invoices(p_ids bigint[], p_due_ons date[], p_issued_at timestamptz, p_preview boolean)
-RETURNS TABLE (invoice_id bigint, number text, issued_at timestamptz)
-LANGUAGE plpgsql AS $$
-#variable_conflict use_column
+-- A dry run sets supportbill.preview_numbers: its numbers come from a copy of the counters
+-- private to its transaction, so a preview shows the numbers a real run would give without
+-- locking the counters a timer's real run needs (and the UNIQUE checks are deferred to a commit
+-- that a dry run never makes).
+CREATE FUNCTION supportbill_number_invoice() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    v_series       invoice_series;
+    v_zone         text;
+    v_local_year   integer;
+    v_counter_year integer;
+    v_credit_note  boolean := NEW.total < 0;
+    v_next_value   bigint;
+    v_last_issue   timestamptz;
 BEGIN
-    CREATE TEMPORARY TABLE IF NOT EXISTS supportbill_issuing (
-        id bigint PRIMARY KEY, customer_id bigint, due_on date, series text, credit_note boolean, year integer,
-        prefix text, padding integer, print_year integer, rank bigint, value bigint, at timestamptz
-    ) ON COMMIT DROP;
-    TRUNCATE supportbill_issuing;
-    INSERT INTO supportbill_issuing (id, customer_id, due_on, series, credit_note, year, prefix, padding, print_year)
-    SELECT i.id, i.customer_id, x.due_on, s.code, i.total < 0,
-           CASE WHEN s.reset_yearly THEN extract(year FROM ($3 AT TIME ZONE c.timezone))::int ELSE 0 END,
-           CASE WHEN i.total < 0 THEN s.credit_note_prefix ELSE s.prefix END, s.padding,
-           extract(year FROM ($3 AT TIME ZONE c.timezone))::int
-      FROM unnest($1, $2) AS x(id, due_on)
-      JOIN invoices i ON i.id = x.id AND i.status = 'draft'
-      JOIN customers c ON c.id = i.customer_id
-      JOIN invoice_series s ON s.code = COALESCE(c.invoice_series, 'default');
-    UPDATE supportbill_issuing t SET rank = r.rank
-      FROM (SELECT id, row_number() OVER (PARTITION BY series, credit_note, year ORDER BY customer_id, id) AS rank
-              FROM supportbill_issuing) r
-     WHERE r.id = t.id;
+    IF NEW.issued_at IS NULL THEN
+        RAISE EXCEPTION 'invoice % is issued without issued_at', NEW.id USING ERRCODE = 'not_null_violation';
+    END IF;
+    SELECT s.code, s.prefix, s.padding, s.reset_yearly, s.credit_note_prefix, c.timezone
+      INTO v_series.code, v_series.prefix, v_series.padding, v_series.reset_yearly, v_series.credit_note_prefix, v_zone
+      FROM customers c JOIN invoice_series s ON s.code = COALESCE(c.invoice_series, 'default')
+     WHERE c.id = NEW.customer_id;
+    v_local_year := extract(year FROM (NEW.issued_at AT TIME ZONE v_zone))::integer;
+    v_counter_year := CASE WHEN v_series.reset_yearly THEN v_local_year ELSE 0 END;
 
-    IF p_preview THEN
+    IF current_setting('supportbill.preview_numbers', true) = 'on' THEN
         CREATE TEMPORARY TABLE IF NOT EXISTS supportbill_counter_preview (LIKE invoice_counters INCLUDING ALL) ON COMMIT DROP;
         INSERT INTO supportbill_counter_preview
         SELECT c.* FROM invoice_counters c
-         WHERE (c.series, c.credit_note, c.year) IN (SELECT series, credit_note, year FROM supportbill_issuing)
+         WHERE (c.series, c.credit_note, c.year) = (v_series.code, v_credit_note, v_counter_year)
         ON CONFLICT DO NOTHING;
         INSERT INTO supportbill_counter_preview (series, credit_note, year, last_value, last_issued_at)
-        SELECT DISTINCT series, credit_note, year, 0, '-infinity'::timestamptz FROM supportbill_issuing
+        VALUES (v_series.code, v_credit_note, v_counter_year, 0, '-infinity')
         ON CONFLICT DO NOTHING;
-        UPDATE supportbill_issuing t
-           SET value = p.last_value + t.rank, at = greatest($3, p.last_issued_at)
-          FROM supportbill_counter_preview p
-         WHERE (p.series, p.credit_note, p.year) = (t.series, t.credit_note, t.year);
-        UPDATE supportbill_counter_preview p
-           SET last_value = p.last_value + n.count, last_issued_at = greatest($3, p.last_issued_at)
-          FROM (SELECT series, credit_note, year, count(*) AS count FROM supportbill_issuing GROUP BY 1, 2, 3) n
-         WHERE (p.series, p.credit_note, p.year) = (n.series, n.credit_note, n.year);
+        UPDATE supportbill_counter_preview c
+           SET last_value = c.last_value + 1, last_issued_at = greatest(c.last_issued_at, NEW.issued_at)
+         WHERE (c.series, c.credit_note, c.year) = (v_series.code, v_credit_note, v_counter_year)
+        RETURNING c.last_value, c.last_issued_at INTO v_next_value, v_last_issue;
     ELSE
-        -- Every counter this statement needs exists, then is locked in one order (never a
-        -- deadlock between two issuers), until the transaction ends.
         INSERT INTO invoice_counters (series, credit_note, year, last_value, last_issued_at)
-        SELECT DISTINCT series, credit_note, year, 0, '-infinity'::timestamptz FROM supportbill_issuing
+        VALUES (v_series.code, v_credit_note, v_counter_year, 0, '-infinity')
         ON CONFLICT DO NOTHING;
-        PERFORM 1 FROM invoice_counters c
-          WHERE (c.series, c.credit_note, c.year) IN (SELECT series, credit_note, year FROM supportbill_issuing)
-          ORDER BY c.series, c.credit_note, c.year
-            FOR UPDATE;
-        UPDATE supportbill_issuing t
-           SET value = c.last_value + t.rank, at = greatest($3, c.last_issued_at)
-          FROM invoice_counters c
-         WHERE (c.series, c.credit_note, c.year) = (t.series, t.credit_note, t.year);
         UPDATE invoice_counters c
-           SET last_value = c.last_value + n.count, last_issued_at = greatest($3, c.last_issued_at)
-          FROM (SELECT series, credit_note, year, count(*) AS count FROM supportbill_issuing GROUP BY 1, 2, 3) n
-         WHERE (c.series, c.credit_note, c.year) = (n.series, n.credit_note, n.year);
+           SET last_value = c.last_value + 1, last_issued_at = greatest(c.last_issued_at, NEW.issued_at)
+         WHERE (c.series, c.credit_note, c.year) = (v_series.code, v_credit_note, v_counter_year)
+        RETURNING c.last_value, c.last_issued_at INTO v_next_value, v_last_issue;
     END IF;
 
-    RETURN QUERY
-    WITH issued AS (
-        UPDATE invoices i
-           SET status = 'issued', issued_at = t.at, due_on = t.due_on,
-               number = supportbill_format_invoice_number(t.prefix, t.padding, t.print_year, t.value),
-               number_series = t.series, number_credit_note = t.credit_note, number_year = t.year, number_value = t.value
-          FROM supportbill_issuing t
-         WHERE i.id = t.id AND i.status = 'draft'
-        RETURNING i.id, i.number, i.issued_at
-    )
-    SELECT * FROM issued;
+    NEW.issued_at := v_last_issue;
+    NEW.number := supportbill_format_invoice_number(
+        CASE WHEN v_credit_note THEN v_series.credit_note_prefix ELSE v_series.prefix END, v_series.padding, v_local_year, v_next_value);
+    NEW.number_series := v_series.code;
+    NEW.number_credit_note := v_credit_note;
+    NEW.number_year := v_counter_year;
+    NEW.number_value := v_next_value;
+    RETURN NEW;
 END
 $$;
+
+-- Fires after the guard (triggers fire in name order: "immutable" < "number"), which has checked
+-- that the draft adds up before it is numbered.
+CREATE TRIGGER invoices_number_when_issued
+    BEFORE INSERT OR UPDATE OF status ON invoices
+    FOR EACH ROW WHEN (NEW.status <> 'draft' AND NEW.number IS NULL)
+    EXECUTE FUNCTION supportbill_number_invoice();
 
 -- ---------------------------------------------------------------------------------------------
 -- Guards (001 and 110 have the rules these extend): once issued, an invoice's number, net, tax
@@ -235,12 +225,12 @@ BEGIN
     END IF;
     IF OLD.status <> 'draft' AND (
            ROW(NEW.id, NEW.customer_id, NEW.currency, NEW.kind, NEW.period_start, NEW.period_end, NEW.issued_at,
-               NEW.due_on, NEW.total, NEW.subtotal, NEW.tax_total, NEW.tax_note, NEW.source_key, NEW.run_id,
+               NEW.due_on, NEW.total, NEW.tax_total, NEW.tax_note, NEW.source_key, NEW.run_id,
                NEW.number, NEW.number_series, NEW.number_credit_note, NEW.number_year, NEW.number_value,
                NEW.corrects_invoice_id)
            IS DISTINCT FROM
            ROW(OLD.id, OLD.customer_id, OLD.currency, OLD.kind, OLD.period_start, OLD.period_end, OLD.issued_at,
-               OLD.due_on, OLD.total, OLD.subtotal, OLD.tax_total, OLD.tax_note, OLD.source_key, OLD.run_id,
+               OLD.due_on, OLD.total, OLD.tax_total, OLD.tax_note, OLD.source_key, OLD.run_id,
                OLD.number, OLD.number_series, OLD.number_credit_note, OLD.number_year, OLD.number_value,
                OLD.corrects_invoice_id)
         OR NEW.status = 'draft') THEN
@@ -254,8 +244,9 @@ BEGIN
         -- one issuing the draft run one after the other, and this sum sees the other's items.
         SELECT COALESCE(sum(b.amount), 0) INTO items_total
           FROM billable_items b WHERE b.customer_id = NEW.customer_id AND b.invoice_id = NEW.id;
-        IF items_total <> NEW.subtotal THEN
-            RAISE EXCEPTION 'invoice % would be issued with subtotal % but its items sum to %', NEW.id, NEW.subtotal, items_total
+        -- NEW.subtotal is generated after BEFORE triggers run: compute it.
+        IF items_total <> NEW.total - NEW.tax_total THEN
+            RAISE EXCEPTION 'invoice % would be issued with subtotal % but its items sum to %', NEW.id, NEW.total - NEW.tax_total, items_total
                 USING ERRCODE = 'integrity_constraint_violation',
                       HINT = 'Correct the draft''s total or its items before issuing it.';
         END IF;
@@ -310,10 +301,7 @@ CREATE TRIGGER invoice_taxes_immutable_when_issued
 GRANT SELECT ON tax_rates, invoice_series TO supportbill_runner;
 GRANT SELECT, INSERT, UPDATE (last_value, last_issued_at) ON invoice_counters TO supportbill_runner;
 GRANT SELECT, INSERT, DELETE ON invoice_taxes TO supportbill_runner;
-GRANT UPDATE (number, number_series, number_credit_note, number_year, number_value, subtotal, tax_total, tax_note,
-              corrects_invoice_id)
-    ON invoices TO supportbill_runner;
+-- A draft's tax and the invoice it corrects; the number is set by the trigger as it is issued.
+GRANT UPDATE (tax_total, tax_note, corrects_invoice_id) ON invoices TO supportbill_runner;
 GRANT UPDATE (tax_rate, tax_percent) ON billable_items TO supportbill_runner;
-GRANT EXECUTE ON FUNCTION supportbill_issue_invoices(bigint[], date[], timestamptz, boolean),
-                          supportbill_format_invoice_number(text, integer, integer, bigint)
-    TO supportbill_runner;
+GRANT EXECUTE ON FUNCTION supportbill_format_invoice_number(text, integer, integer, bigint) TO supportbill_runner;

@@ -73,6 +73,7 @@ struct SimulateCommand: ParsableCommand {
         do {
             db = try database.target.connect(settings: RunnerSettings().sessionSettings, applicationName: "supportbill simulate")
             try db.execute("BEGIN")
+            if !commit { try JobRunner.previewInvoiceNumbers(db) }
         } catch {
             throw failure(error)
         }

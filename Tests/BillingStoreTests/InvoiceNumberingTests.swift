@@ -4,8 +4,9 @@ import Postgres
 import TestSupport
 import Testing
 
-/// Invoice numbers (docs/invoices.md, "Numbers"): taken when an invoice is issued, by
-/// `supportbill_issue_invoices`, gap-free and increasing with issued_at within a counter.
+/// Invoice numbers (docs/invoices.md, "Numbers"): taken when an invoice is issued, whoever issues
+/// it (the trigger `invoices_number_when_issued`), gap-free and increasing with issued_at within
+/// a counter.
 @Suite("Invoice numbers: gap-free per counter, credit notes apart, previews lock nothing")
 struct InvoiceNumberingTests {
     struct World {
@@ -27,8 +28,8 @@ struct InvoiceNumberingTests {
         func draft(_ total: Int64, customer: Int64? = nil) throws -> Int64 {
             let customer = customer ?? self.customer
             let id = try #require(try db.query("""
-                INSERT INTO invoices (customer_id, currency, kind, status, subtotal, total, source_key, run_id)
-                VALUES ($1, 'USD', 'adjustment', 'draft', $2, $2, 'test:' || gen_random_uuid(), $3) RETURNING id
+                INSERT INTO invoices (customer_id, currency, kind, status, total, source_key, run_id)
+                VALUES ($1, 'USD', 'adjustment', 'draft', $2, 'test:' || gen_random_uuid(), $3) RETURNING id
                 """, [customer, total, run]).scalar(Int64.self))
             try db.execute("""
                 INSERT INTO billable_items (customer_id, invoice_id, kind, description, unit_price, amount, currency, source_key, run_id)
@@ -37,13 +38,21 @@ struct InvoiceNumberingTests {
             return id
         }
 
-        /// Issues `ids` as of `at` and returns (id, number) in id order.
+        /// Issues `ids` as of `at`, one after the other as the jobs do within a statement, and
+        /// returns each one's number. A preview runs as a dry run does (its caller's transaction
+        /// with supportbill.preview_numbers set).
         func issue(_ ids: [Int64], at: String, preview: Bool = false, on connection: PostgresConnection? = nil) throws -> [Int64: String] {
-            let rows = try (connection ?? db).query("""
-                SELECT invoice_id, number FROM supportbill_issue_invoices($1::bigint[], $2::date[], $3::timestamptz, $4)
-                """, [ids, ids.map { _ in try! LocalDate("2026-11-15") }, try Instant(rfc3339: at), preview])
+            let connection = connection ?? db
+            if preview { try connection.execute("SET LOCAL supportbill.preview_numbers = 'on'") }
             var numbers: [Int64: String] = [:]
-            for row in rows { numbers[try row.decode(0, as: Int64.self)] = try row.decode(1, as: String.self) }
+            for id in ids {
+                for row in try connection.query("""
+                    UPDATE invoices SET status = 'issued', issued_at = $2, due_on = DATE '2026-11-15'
+                     WHERE id = $1 AND status = 'draft' RETURNING id, number
+                    """, [id, try Instant(rfc3339: at)]) {
+                    numbers[try row.decode(0, as: Int64.self)] = try row.decode(1, as: String.self)
+                }
+            }
             return numbers
         }
 
@@ -53,13 +62,13 @@ struct InvoiceNumberingTests {
         }
     }
 
-    @Test("invoices and credit notes count apart, in customer and id order, from 1")
+    @Test("invoices and credit notes count apart, in the order they are issued, from 1")
     func counters() throws {
         let world = try World()
         defer { world.close() }
         let a = try world.draft(1000), b = try world.draft(-300), c = try world.draft(2000)
         let numbers = try world.issue([c, b, a], at: "2026-11-01T14:00:00Z")
-        #expect(numbers == [a: "INV-000001", b: "CN-000001", c: "INV-000002"])
+        #expect(numbers == [c: "INV-000001", b: "CN-000001", a: "INV-000002"])
         let d = try world.draft(-50), e = try world.draft(10)
         #expect(try world.issue([d, e], at: "2026-11-02T14:00:00Z") == [d: "CN-000002", e: "INV-000003"])
         // The counters hold the last value and the last issue.
@@ -78,7 +87,7 @@ struct InvoiceNumberingTests {
         #expect(try world.issue([a], at: "2026-11-01T14:00:00Z") == [a: "INV-000001"])
         try world.db.execute("ROLLBACK")
         let b = try world.draft(500)
-        #expect(try world.issue([b, a], at: "2026-11-01T15:00:00Z") == [a: "INV-000001", b: "INV-000002"])
+        #expect(try world.issue([a, b], at: "2026-11-01T15:00:00Z") == [a: "INV-000001", b: "INV-000002"])
     }
 
     @Test("never backdated: an issue as of an earlier instant takes the counter's last issue instant")
@@ -165,10 +174,17 @@ struct InvoiceNumberingTests {
         _ = try world.issue([a], at: "2026-11-01T14:00:00Z")
         #expect(throws: PostgresError.self) { try world.db.execute("UPDATE invoices SET number = 'INV-9' WHERE id = $1", [a]) }
         #expect(try world.issue([a], at: "2026-11-02T14:00:00Z").isEmpty)
-        // Issuing by hand without a number is refused at the door.
+        // An invoice issued by hand, or inserted issued, is numbered too: none is ever without.
         let b = try world.draft(5)
+        try world.db.execute("UPDATE invoices SET status = 'issued', issued_at = '2026-11-03T00:00:00Z' WHERE id = $1", [b])
+        #expect(try world.db.query("SELECT number FROM invoices WHERE id = $1", [b]).scalar(String.self) == "INV-000002")
+        let c = try #require(try world.db.query("""
+            INSERT INTO invoices (customer_id, currency, kind, status, issued_at, total, source_key, run_id)
+            VALUES ($1, 'USD', 'adjustment', 'issued', '2026-11-04T00:00:00Z', 0, 'test:issued', $2) RETURNING number
+            """, [world.customer, world.run]).scalar(String.self))
+        #expect(c == "INV-000003")
         #expect(throws: PostgresError.self) {
-            try world.db.execute("UPDATE invoices SET status = 'issued', issued_at = now() WHERE id = $1", [b])
+            try world.db.execute("UPDATE invoices SET number = NULL WHERE id = $1", [b])
         }
     }
 }

@@ -246,6 +246,9 @@ struct RunnerRoleTests {
             "customers:SELECT",
             "incident_grants:INSERT,SELECT",
             "incident_uses:INSERT,SELECT",
+            "invoice_counters:INSERT,SELECT",
+            "invoice_series:SELECT",
+            "invoice_taxes:DELETE,INSERT,SELECT",
             "invoices:DELETE,INSERT,SELECT",
             "items:SELECT",
             "job_runs:INSERT,SELECT",
@@ -255,6 +258,7 @@ struct RunnerRoleTests {
             "plans:SELECT",
             "schema_migrations:SELECT",
             "services:SELECT",
+            "tax_rates:SELECT",
             "tickets:SELECT",
             "time_entries:SELECT",
             "topup_balances:INSERT,SELECT",
@@ -270,11 +274,12 @@ struct RunnerRoleTests {
              GROUP BY table_name ORDER BY table_name
             """, [RunnerRole.group]).map { try $0.decode(0, as: String.self) }
         #expect(columns == [
-            "billable_items:amount,currency,description,included_minutes,increment_minutes,invoice_id,kind,minutes,period_end,period_start,quantity,run_id,service_id,unit_price",
+            "billable_items:amount,currency,description,included_minutes,increment_minutes,invoice_id,kind,minutes,period_end,period_start,quantity,run_id,service_id,tax_percent,tax_rate,unit_price",
             "contracts:status",
             "incident_grants:revoked_at",
             "incident_uses:returned_at",
-            "invoices:due_on,issued_at,run_id,status,total",
+            "invoice_counters:last_issued_at,last_value",
+            "invoices:corrects_invoice_id,due_on,issued_at,run_id,status,tax_note,tax_total,total",
             "job_runs:error,finished_at,stats,status",
             "services:status,suspend_reason,suspended_at",
             "topup_balances:balance",

@@ -69,12 +69,20 @@ public struct JobRunner: Sendable {
         guard request.dryRun else { return run(job, request, on: db, scope: .ownTransactions) }
         do {
             try db.execute("BEGIN")
+            try JobRunner.previewInvoiceNumbers(db)
         } catch {
             return JobRunner.notStarted(job, request, started: started, error: "\(error)", exit: JobRunner.exitStatus(for: error), currencies: [:])
         }
         let report = run(job, request, on: db, scope: .enclosingTransaction)
         db.rollbackQuietly()
         return report
+    }
+
+    /// Makes the open transaction a preview: invoices it issues are numbered from a copy of the
+    /// counters private to it, so a dry run shows the numbers a real run would give without
+    /// holding up a real run's issuing (docs/invoices.md, "Numbers").
+    public static func previewInvoiceNumbers(_ db: PostgresConnection) throws {
+        try db.execute("SET LOCAL supportbill.preview_numbers = 'on'")
     }
 
     /// Runs `job` on an open connection. With `.enclosingTransaction` the caller must have opened

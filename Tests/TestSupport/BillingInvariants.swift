@@ -4,19 +4,40 @@ import Postgres
 /// committed state is checked (nothing else is visible).
 public enum BillingInvariants {
     /// Violations, empty when all hold:
-    /// - every invoice's total is the sum of its items, and every invoice past draft has items;
+    /// - every invoice's net (subtotal) is the sum of its items, its tax the sum of its tax rows,
+    ///   and every invoice past draft has items;
+    /// - every invoice-number counter holds 1..N with no gap and no repeat, N its last value
+    ///   (docs/invoices.md: whatever was killed, crashed or rolled back);
     /// - no time entry is debited twice as usage, or charged to contracts beyond its minutes;
     /// - no incident grant has more active uses than it holds.
     public static func violations(_ db: PostgresConnection) throws -> [String] {
         var found: [String] = []
         for row in try db.query("""
-            SELECT i.id, i.source_key, i.status, i.total, coalesce(sum(b.amount), 0)::bigint, count(b.id)
+            SELECT i.id, i.source_key, i.status, i.subtotal, coalesce(sum(b.amount), 0)::bigint, count(b.id)
               FROM invoices i LEFT JOIN billable_items b ON b.customer_id = i.customer_id AND b.invoice_id = i.id
              GROUP BY i.id
-            HAVING i.total <> coalesce(sum(b.amount), 0) OR (i.status <> 'draft' AND count(b.id) = 0)
+            HAVING i.subtotal <> coalesce(sum(b.amount), 0) OR (i.status <> 'draft' AND count(b.id) = 0)
              ORDER BY i.id LIMIT 20
             """) {
-            found.append("invoice \(try row.decode(0, as: Int64.self)) \(try row.decode(1, as: String.self)) (\(try row.decode(2, as: String.self))): total \(try row.decode(3, as: Int64.self)), items sum to \(try row.decode(4, as: Int64.self)) in \(try row.decode(5, as: Int64.self)) items")
+            found.append("invoice \(try row.decode(0, as: Int64.self)) \(try row.decode(1, as: String.self)) (\(try row.decode(2, as: String.self))): subtotal \(try row.decode(3, as: Int64.self)), items sum to \(try row.decode(4, as: Int64.self)) in \(try row.decode(5, as: Int64.self)) items")
+        }
+        for row in try db.query("""
+            SELECT i.id, i.tax_total, coalesce(sum(t.tax), 0)::bigint
+              FROM invoices i LEFT JOIN invoice_taxes t ON t.customer_id = i.customer_id AND t.invoice_id = i.id
+             GROUP BY i.id HAVING i.tax_total <> coalesce(sum(t.tax), 0) ORDER BY i.id LIMIT 20
+            """) {
+            found.append("invoice \(try row.decode(0, as: Int64.self)): tax_total \(try row.decode(1, as: Int64.self)), tax rows sum to \(try row.decode(2, as: Int64.self))")
+        }
+        for row in try db.query("""
+            SELECT n.series, n.credit_note, n.year, n.count, n.distinct_values, n.max_value, coalesce(c.last_value, 0)
+              FROM (SELECT number_series AS series, number_credit_note AS credit_note, number_year AS year, count(*) AS count,
+                           count(DISTINCT number_value) AS distinct_values, max(number_value) AS max_value
+                      FROM invoices WHERE number IS NOT NULL GROUP BY 1, 2, 3) n
+              FULL JOIN invoice_counters c ON (c.series, c.credit_note, c.year) = (n.series, n.credit_note, n.year)
+             WHERE n.count IS DISTINCT FROM n.max_value OR n.count IS DISTINCT FROM n.distinct_values
+                OR coalesce(n.max_value, 0) <> c.last_value
+            """) {
+            found.append("invoice numbers of series \(try row.decode(0, as: String?.self) ?? "?") (credit notes: \(try row.decode(1, as: Bool?.self).map(String.init) ?? "?"), year \(try row.decode(2, as: Int?.self).map(String.init) ?? "?")): \(try row.decode(3, as: Int64?.self) ?? 0) invoices, \(try row.decode(4, as: Int64?.self) ?? 0) distinct values, the highest \(try row.decode(5, as: Int64?.self) ?? 0), the counter at \(try row.decode(6, as: Int64.self))")
         }
         for row in try db.query("""
             SELECT time_entry_id, count(*) FROM credit_ledger WHERE reason = 'usage' GROUP BY time_entry_id HAVING count(*) > 1 LIMIT 20

@@ -143,7 +143,10 @@ struct SuspensionSweepConvergenceTests {
             """, [customer.id]).map { (try $0.decode(0, as: Int64.self), try $0.decode(1, as: Int64.self)) }
         let payments = try db.query("SELECT id, amount FROM payments WHERE customer_id = $1 ORDER BY id", [customer.id])
             .map { (try $0.decode(0, as: Int64.self), try $0.decode(1, as: Int64.self)) }
-        let kind = c.numbers.next(in: 0...9)
+        let notes = try db.query("""
+            SELECT id FROM invoices WHERE customer_id = $1 AND total < 0 AND status = 'issued' ORDER BY id
+            """, [customer.id]).map { try $0.decode(0, as: Int64.self) }
+        let kind = c.numbers.next(in: 0...10)
         switch kind {
         case 0, 1, 2: // a payment arrives: in full, half, or a round 10.00
             let (invoice, total) = c.numbers.pick(invoices)
@@ -179,6 +182,10 @@ struct SuspensionSweepConvergenceTests {
                                               issuedAt: at.description, dueOn: at.utcDate.adding(days: 14).description, run: w.run,
                                               month: "2026-11")
             c.log.append("invoice \(invoice) of \(amount)")
+        case 10 where !notes.isEmpty: // a credit note made void
+            let note = c.numbers.pick(notes)
+            try db.execute("UPDATE invoices SET status = 'void' WHERE id = $1", [note])
+            c.log.append("void credit note \(note)")
         default: // a service status or term corrected by staff
             let service = c.numbers.pick(customer.services)
             let (status, reason): (String, String?) = c.numbers.pick([("active", nil), ("cancelled", nil), ("suspended", "manual"), ("pending", nil)])

@@ -168,6 +168,24 @@ struct SuspensionSweepCorrectionTests {
         #expect(Self.sweep(w, "2026-12-03T06:00:00Z").output.records[.events] == nil)
     }
 
+    @Test("a credit note made void: its applications are withdrawn and the invoice it settled is issued again")
+    func creditNoteVoided() throws {
+        let w = try SuspensionSweepJobTests.world()
+        defer { w.close() }
+        let (customer, service, invoice) = try Self.customer(w)
+        let note = try w.sweep.creditNote(customer: customer, service: service, amount: 4900, month: "2026-10", run: w.run)
+        _ = Self.sweep(w, "2026-11-06T06:00:00Z")
+        #expect(try w.sweep.invoiceStatus(invoice) == "paid")
+        try w.db.execute("UPDATE invoices SET status = 'void' WHERE id = $1", [note])
+        let report = Self.sweep(w, "2026-11-07T06:00:00Z")
+        #expect(report.output.records[.events]?.map { $0.fields["event"]?.stringValue ?? "" } == ["credit_withdrawn", "invoice_unpaid"])
+        #expect(report.output.records[.events]?.first?.fields["detail"]?["reason"]?.stringValue
+            == "credit note \(note) is no longer an issued credit note")
+        #expect(try w.sweep.applications(customer) == [])
+        #expect(try w.sweep.invoiceStatus(invoice) == "issued")
+        #expect(report.output.totals[try CurrencyCode("USD")]?["credit_withdrawn"] == 4900)
+    }
+
     @Test("the same credit applied again after a withdrawal gets the pair's next source_key")
     func reappliedPairGetsNextKey() throws {
         let w = try SuspensionSweepJobTests.world()

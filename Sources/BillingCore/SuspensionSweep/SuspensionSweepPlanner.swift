@@ -50,7 +50,7 @@ public enum SuspensionSweepPlanner {
         var openByService: [Int64: [SuspensionSweepPlan.OpenInvoice]] = [:]
         var paidByService: [Int64: [Int64]] = [:]
 
-        let positive = input.invoices.filter { $0.total > 0 }
+        let positive = input.invoices.filter { $0.total > 0 }.sorted { $0.id < $1.id }
         for invoice in positive {
             if let foreign = invoice.foreignPayments.first {
                 throw BillingError.invalidInput(
@@ -63,7 +63,7 @@ public enum SuspensionSweepPlanner {
         var creditNotesByInvoice: [Int64: [Int64]] = [:]
         for application in settlement.applications { creditNotesByInvoice[application.invoiceID, default: []].append(application.creditNoteID) }
 
-        for invoice in positive.sorted(by: { $0.id < $1.id }) {
+        for invoice in positive {
             for serviceID in invoice.serviceIDs where services[serviceID] == nil {
                 throw BillingError.invalidInput(
                     "invoice \(invoice.id) has an item for service \(serviceID), which is not a service of customer \(input.customerID): "

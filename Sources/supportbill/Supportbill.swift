@@ -27,7 +27,7 @@ struct Supportbill: ParsableCommand {
         version: version,
         subcommands: [
             RunCommand.self, MigrateCommand.self, RunsCommand.self, SimulateCommand.self,
-            ReportCommand.self, IncidentsCommand.self, ContractsCommand.self, CheckCommand.self, DemoCommand.self,
+            ReportCommand.self, IncidentsCommand.self, ContractsCommand.self, CheckCommand.self, DemoCommand.self, BalanceCommand.self,
         ]
     )
 }

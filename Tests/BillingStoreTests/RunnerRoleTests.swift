@@ -219,7 +219,7 @@ struct RunnerRoleTests {
 
     /// The runner's table and column privileges, as granted: a wider grant (an UPDATE of a whole
     /// table, a DELETE on a ledger) fails here before it reaches a release.
-    @Test("the grants are exactly the ones sql/090 (and sql/121) declare")
+    @Test("the grants are exactly the ones sql/090 (and sql/121, sql/130) declare")
     func grants() throws {
         let world = try World()
         defer { world.close() }
@@ -238,6 +238,7 @@ struct RunnerRoleTests {
             "contract_usage:SELECT",
             "contract_usage_entries:SELECT",
             "contracts:SELECT",
+            "credit_applications:INSERT,SELECT",
             "credit_ledger:INSERT,SELECT",
             "currencies:SELECT",
             "customer_contracts:SELECT",
@@ -276,6 +277,7 @@ struct RunnerRoleTests {
         #expect(columns == [
             "billable_items:amount,currency,description,included_minutes,increment_minutes,invoice_id,kind,minutes,period_end,period_start,quantity,run_id,service_id,tax_percent,tax_rate,unit_price",
             "contracts:status",
+            "credit_applications:superseded_at,superseded_run_id",
             "incident_grants:revoked_at",
             "incident_uses:returned_at",
             "invoice_counters:last_issued_at,last_value",

@@ -36,12 +36,15 @@ public struct SweepFixtures {
     /// total set to their sum, then issued (and, with `status: "paid"`, marked paid).
     @discardableResult
     public func invoice(customer: Int64, currency: String = "USD", kind: String = "period", lines: [Line],
-                        issuedAt: String = "2026-11-01T14:00:00Z", dueOn: String?, status: String = "issued", run: Int64) throws -> Int64 {
+                        issuedAt: String = "2026-11-01T14:00:00Z", dueOn: String?, status: String = "issued", run: Int64,
+                        month: String? = nil) throws -> Int64 {
         let key = "fixture:\(UUID().uuidString)"
+        // `month` (YYYY-MM) sets period_start/period_end, as monthly-rollup does.
+        let start = month.map { "\($0)-01" }
         guard let id = try db.query("""
-            INSERT INTO invoices (customer_id, currency, kind, status, total, source_key, run_id)
-            VALUES ($1, $2, $3, 'draft', 0, $4, $5) RETURNING id
-            """, [customer, currency, kind, key, run]).scalar(Int64.self) else {
+            INSERT INTO invoices (customer_id, currency, kind, status, total, source_key, run_id, period_start, period_end)
+            VALUES ($1, $2, $3, 'draft', 0, $4, $5, $6::date, ($6::date + interval '1 month')::date) RETURNING id
+            """, [customer, currency, kind, key, run, start]).scalar(Int64.self) else {
             throw PostgresError.usage("invoice insert returned no id")
         }
         for (index, line) in lines.enumerated() {
@@ -61,6 +64,23 @@ public struct SweepFixtures {
             try db.execute("UPDATE invoices SET status = $2 WHERE id = $1", [id, status])
         }
         return id
+    }
+
+    /// A credit note as monthly-rollup writes one: an `adjustment` invoice of one negative
+    /// `adjustment` item for `service` and `month` (YYYY-MM), issued at `issuedAt`, due the same day.
+    @discardableResult
+    public func creditNote(customer: Int64, currency: String = "USD", service: Int64?, amount: Int64, month: String,
+                           issuedAt: String = "2026-11-05T14:00:00Z", run: Int64) throws -> Int64 {
+        try invoice(customer: customer, currency: currency, kind: "adjustment", lines: [.init(service: service, amount: -amount, kind: "adjustment")],
+                    issuedAt: issuedAt, dueOn: String(issuedAt.prefix(10)), run: run, month: month)
+    }
+
+    /// (credit note, invoice, amount) of the current credit applications of a customer.
+    public func applications(_ customer: Int64) throws -> [String] {
+        try db.query("""
+            SELECT credit_note_id, invoice_id, amount FROM credit_applications
+             WHERE customer_id = $1 AND superseded_at IS NULL ORDER BY credit_note_id, invoice_id
+            """, [customer]).map { "\(try $0.decode(0, as: Int64.self))->\(try $0.decode(1, as: Int64.self)):\(try $0.decode(2, as: Int64.self))" }
     }
 
     public func serviceState(_ id: Int64) throws -> (status: String, reason: String?, suspendedAt: Instant?) {

@@ -1,5 +1,6 @@
-/// Everything the suspension sweep knows about one customer: its open invoices, its services
-/// with their plans, and its group memberships, as of the local date of the run's as-of instant.
+/// Everything the suspension sweep knows about one customer: its open invoices, its credit notes
+/// and the credit applications stored so far, its services with their plans, and its group
+/// memberships, as of the local date of the run's as-of instant.
 public struct SuspensionSweepInput: Sendable, Equatable {
     public enum InvoiceStatus: String, Sendable, Equatable {
         case issued
@@ -25,7 +26,8 @@ public struct SuspensionSweepInput: Sendable, Equatable {
         }
     }
 
-    /// An issued invoice, or a paid one whose completed payments no longer cover it.
+    /// An issued invoice, or a paid one whose completed payments no longer cover it or that has
+    /// credit applied.
     public struct Invoice: Sendable, Equatable {
         public let id: Int64
         /// `period`, `topup` or `adjustment`.
@@ -46,10 +48,14 @@ public struct SuspensionSweepInput: Sendable, Equatable {
         public let serviceIDs: [Int64]
         /// True when some item carries no service (per-incident items, ...).
         public let hasItemsWithoutService: Bool
+        /// The month a period or adjustment invoice bills: credit notes for that month settle it first.
+        public let periodStart: LocalDate?
+        public let periodEnd: LocalDate?
 
         public init(id: Int64, kind: String, currency: CurrencyCode, status: InvoiceStatus, total: Int64, paid: Int64,
                     completedPaymentIDs: [Int64] = [], reversedPaymentIDs: [Int64] = [], foreignPayments: [ForeignPayment] = [],
-                    dueOn: LocalDate?, issuedOn: LocalDate, serviceIDs: [Int64], hasItemsWithoutService: Bool = false) {
+                    dueOn: LocalDate?, issuedOn: LocalDate, serviceIDs: [Int64], hasItemsWithoutService: Bool = false,
+                    periodStart: LocalDate? = nil, periodEnd: LocalDate? = nil) {
             self.id = id
             self.kind = kind
             self.currency = currency
@@ -63,7 +69,18 @@ public struct SuspensionSweepInput: Sendable, Equatable {
             self.issuedOn = issuedOn
             self.serviceIDs = serviceIDs
             self.hasItemsWithoutService = hasItemsWithoutService
+            self.periodStart = periodStart
+            self.periodEnd = periodEnd
         }
+
+        /// The invoice as the settlement sees it.
+        public var settlementInvoice: CreditSettlement.Invoice {
+            CreditSettlement.Invoice(id: id, kind: kind, currency: currency, total: total, paid: paid, dueOn: effectiveDueOn,
+                                     periodStart: periodStart, periodEnd: periodEnd)
+        }
+
+        /// True when its completed payments alone reach its total.
+        public var needAfterPaymentsIsZero: Bool { paid >= total }
 
         /// The date from which grace days count.
         public var effectiveDueOn: LocalDate { dueOn ?? issuedOn }
@@ -111,18 +128,57 @@ public struct SuspensionSweepInput: Sendable, Equatable {
         }
     }
 
+    /// A current (not superseded) row of `credit_applications`: what an earlier sweep applied.
+    public struct StoredApplication: Sendable, Equatable {
+        public let id: Int64
+        public let creditNoteID: Int64
+        public let invoiceID: Int64
+        public let currency: CurrencyCode
+        public let amount: Int64
+
+        public init(id: Int64, creditNoteID: Int64, invoiceID: Int64, currency: CurrencyCode, amount: Int64) {
+            self.id = id
+            self.creditNoteID = creditNoteID
+            self.invoiceID = invoiceID
+            self.currency = currency
+            self.amount = amount
+        }
+    }
+
+    /// A credit note and an invoice: the pair an application is for.
+    public struct ApplicationPair: Sendable, Hashable {
+        public let creditNoteID: Int64
+        public let invoiceID: Int64
+
+        public init(creditNoteID: Int64, invoiceID: Int64) {
+            self.creditNoteID = creditNoteID
+            self.invoiceID = invoiceID
+        }
+    }
+
     public let customerID: Int64
     /// The customer's local date of the run's as-of instant: every rule compares against it.
     public let localAsOf: LocalDate
     public var invoices: [Invoice]
     public var services: [Service]
     public var memberships: [Membership]
+    /// The customer's issued credit notes (every one: the allocation is recomputed whole).
+    public var creditNotes: [CreditSettlement.CreditNote]
+    /// The current applications an earlier sweep stored.
+    public var applications: [StoredApplication]
+    /// How many applications (current and superseded) each pair has had: the next one's
+    /// source_key is numbered after them.
+    public var applicationCounts: [ApplicationPair: Int]
 
-    public init(customerID: Int64, localAsOf: LocalDate, invoices: [Invoice] = [], services: [Service] = [], memberships: [Membership] = []) {
+    public init(customerID: Int64, localAsOf: LocalDate, invoices: [Invoice] = [], services: [Service] = [], memberships: [Membership] = [],
+                creditNotes: [CreditSettlement.CreditNote] = [], applications: [StoredApplication] = [], applicationCounts: [ApplicationPair: Int] = [:]) {
         self.customerID = customerID
         self.localAsOf = localAsOf
         self.invoices = invoices
         self.services = services
         self.memberships = memberships
+        self.creditNotes = creditNotes
+        self.applications = applications
+        self.applicationCounts = applicationCounts
     }
 }

@@ -7,21 +7,28 @@ public struct SuspensionSweepPlan: Sendable, Equatable {
         public let currency: CurrencyCode
         public let total: Int64
         public let paid: Int64
-        /// `total - paid`: zero or less once paid, positive when a reversal reopened it.
+        /// Credit applied to it (after this run's applications).
+        public let credited: Int64
+        /// `total - paid - credited`: zero or less once paid, positive when reopened.
         public let outstanding: Int64
         public let completedPaymentIDs: [Int64]
         public let reversedPaymentIDs: [Int64]
+        /// The credit notes whose credit settles part of it.
+        public let creditNoteIDs: [Int64]
         public let dueOn: LocalDate
 
-        public init(invoiceID: Int64, kind: String, currency: CurrencyCode, total: Int64, paid: Int64, outstanding: Int64, completedPaymentIDs: [Int64], reversedPaymentIDs: [Int64], dueOn: LocalDate) {
+        public init(invoiceID: Int64, kind: String, currency: CurrencyCode, total: Int64, paid: Int64, credited: Int64 = 0, outstanding: Int64,
+                    completedPaymentIDs: [Int64], reversedPaymentIDs: [Int64], creditNoteIDs: [Int64] = [], dueOn: LocalDate) {
             self.invoiceID = invoiceID
             self.kind = kind
             self.currency = currency
             self.total = total
             self.paid = paid
+            self.credited = credited
             self.outstanding = outstanding
             self.completedPaymentIDs = completedPaymentIDs
             self.reversedPaymentIDs = reversedPaymentIDs
+            self.creditNoteIDs = creditNoteIDs
             self.dueOn = dueOn
         }
     }
@@ -34,6 +41,8 @@ public struct SuspensionSweepPlan: Sendable, Equatable {
         public let currency: CurrencyCode
         public let total: Int64
         public let paid: Int64
+        /// Credit applied to it.
+        public let credited: Int64
         public let outstanding: Int64
         public let dueOn: LocalDate
         public let graceDays: Int
@@ -42,12 +51,14 @@ public struct SuspensionSweepPlan: Sendable, Equatable {
         /// Local days from the due date to the as-of date.
         public let daysPastDue: Int
 
-        public init(invoiceID: Int64, kind: String, currency: CurrencyCode, total: Int64, paid: Int64, outstanding: Int64, dueOn: LocalDate, graceDays: Int, overdueSince: LocalDate, daysPastDue: Int) {
+        public init(invoiceID: Int64, kind: String, currency: CurrencyCode, total: Int64, paid: Int64, credited: Int64 = 0, outstanding: Int64,
+                    dueOn: LocalDate, graceDays: Int, overdueSince: LocalDate, daysPastDue: Int) {
             self.invoiceID = invoiceID
             self.kind = kind
             self.currency = currency
             self.total = total
             self.paid = paid
+            self.credited = credited
             self.outstanding = outstanding
             self.dueOn = dueOn
             self.graceDays = graceDays
@@ -134,6 +145,35 @@ public struct SuspensionSweepPlan: Sendable, Equatable {
         }
     }
 
+    /// A credit application to store: part of a credit note applied to an open invoice.
+    public struct NewApplication: Sendable, Equatable {
+        public let application: CreditSettlement.Application
+        /// `suspension-sweep:credit:<credit note>:<invoice>:<n>`, n numbering the pair's applications.
+        public let sourceKey: String
+
+        public init(application: CreditSettlement.Application, sourceKey: String) {
+            self.application = application
+            self.sourceKey = sourceKey
+        }
+    }
+
+    /// A stored application that no longer holds: superseded, with why.
+    public struct Withdrawal: Sendable, Equatable {
+        public let stored: SuspensionSweepInput.StoredApplication
+        public let reason: String
+
+        public init(stored: SuspensionSweepInput.StoredApplication, reason: String) {
+            self.stored = stored
+            self.reason = reason
+        }
+    }
+
+    /// Applications withdrawn, by stored id; written before `applications`.
+    public var withdrawals: [Withdrawal] = []
+    /// Applications to store, by credit note then invoice.
+    public var applications: [NewApplication] = []
+    /// Credit left unapplied per currency after this run (reported, nothing written).
+    public var unappliedCredit: [CurrencyCode: Int64] = [:]
     public var paid: [Settlement] = []
     public var unpaid: [Settlement] = []
     public var suspensions: [Suspension] = []
@@ -147,7 +187,7 @@ public struct SuspensionSweepPlan: Sendable, Equatable {
 
     /// True when the plan changes nothing.
     public var isEmpty: Bool {
-        paid.isEmpty && unpaid.isEmpty && suspensions.isEmpty && restorations.isEmpty
+        withdrawals.isEmpty && applications.isEmpty && paid.isEmpty && unpaid.isEmpty && suspensions.isEmpty && restorations.isEmpty
             && groupAdditions.isEmpty && groupRemovals.isEmpty
     }
 }

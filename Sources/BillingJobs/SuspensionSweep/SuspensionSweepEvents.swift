@@ -6,6 +6,9 @@ import BillingStore
 enum SuspensionSweepEvents {
     /// What the guarded writes of a batch actually changed.
     struct Applied {
+        var withdrawn: Set<Int64> = []
+        /// Inserted applications: id by source_key.
+        var applied: [String: Int64] = [:]
         var paid: Set<Int64> = []
         var unpaid: Set<Int64> = []
         var suspended: Set<Int64> = []
@@ -14,8 +17,8 @@ enum SuspensionSweepEvents {
         var removed: Set<SuspensionSweepStore.Membership> = []
     }
 
-    /// An event and the key that orders it within its customer in reports: invoices, then
-    /// services, then groups, each by id.
+    /// An event and the key that orders it within its customer in reports: credit applications
+    /// (withdrawn, then applied), invoices, then services, then groups, each by id.
     struct Planned {
         let event: SuspensionSweepStore.AuditEvent
         let sortKey: String
@@ -33,20 +36,44 @@ enum SuspensionSweepEvents {
         let ids = { (list: [Int64]) -> JSONValue in .array(list.map { .int($0) }) }
         var planned: [Planned] = []
 
+        for withdrawal in plan.withdrawals where applied.withdrawn.contains(withdrawal.stored.id) {
+            let stored = withdrawal.stored
+            planned.append(make(0, "credit_application", stored.id, "credit_withdrawn", [
+                ("reason", .string(withdrawal.reason)),
+                ("credit_note_id", .int(stored.creditNoteID)), ("invoice_id", .int(stored.invoiceID)),
+                ("currency", .string(stored.currency.rawValue)), ("amount", .int(stored.amount)),
+            ]))
+        }
+        for new in plan.applications {
+            guard let id = applied.applied[new.sourceKey] else { continue }
+            let application = new.application
+            let why = application.rule == .correctedMonth
+                ? "credit note \(application.creditNoteID) corrects the month of invoice \(application.invoiceID)"
+                : "credit note \(application.creditNoteID) settles the customer's oldest open invoices first"
+            planned.append(make(1, "credit_application", id, "credit_applied", [
+                ("reason", .string(why)), ("rule", .string(application.rule.rawValue)),
+                ("credit_note_id", .int(application.creditNoteID)), ("invoice_id", .int(application.invoiceID)),
+                ("currency", .string(application.currency.rawValue)), ("amount", .int(application.amount)),
+                ("source_key", .string(new.sourceKey)),
+            ]))
+        }
         for settlement in plan.paid where applied.paid.contains(settlement.invoiceID) {
-            planned.append(make(1, "invoice", settlement.invoiceID, "invoice_paid", [
-                ("reason", "completed payments reach the total"),
+            planned.append(make(2, "invoice", settlement.invoiceID, "invoice_paid", [
+                ("reason", .string(settlement.credited > 0 ? "completed payments and applied credit reach the total" : "completed payments reach the total")),
                 ("kind", .string(settlement.kind)), ("currency", .string(settlement.currency.rawValue)),
-                ("total", .int(settlement.total)), ("paid", .int(settlement.paid)),
-                ("payment_ids", ids(settlement.completedPaymentIDs)), ("due_on", .string(settlement.dueOn.description)),
+                ("total", .int(settlement.total)), ("paid", .int(settlement.paid)), ("credited", .int(settlement.credited)),
+                ("payment_ids", ids(settlement.completedPaymentIDs)), ("credit_note_ids", ids(settlement.creditNoteIDs)),
+                ("due_on", .string(settlement.dueOn.description)),
             ]))
         }
         for settlement in plan.unpaid where applied.unpaid.contains(settlement.invoiceID) {
-            planned.append(make(1, "invoice", settlement.invoiceID, "invoice_unpaid", [
-                ("reason", "completed payments no longer reach the total"),
+            planned.append(make(2, "invoice", settlement.invoiceID, "invoice_unpaid", [
+                ("reason", .string(settlement.credited > 0 ? "completed payments and applied credit no longer reach the total" : "completed payments no longer reach the total")),
                 ("kind", .string(settlement.kind)), ("currency", .string(settlement.currency.rawValue)),
-                ("total", .int(settlement.total)), ("paid", .int(settlement.paid)), ("outstanding", .int(settlement.outstanding)),
+                ("total", .int(settlement.total)), ("paid", .int(settlement.paid)), ("credited", .int(settlement.credited)),
+                ("outstanding", .int(settlement.outstanding)),
                 ("payment_ids", ids(settlement.completedPaymentIDs)), ("reversed_payment_ids", ids(settlement.reversedPaymentIDs)),
+                ("credit_note_ids", ids(settlement.creditNoteIDs)),
                 ("due_on", .string(settlement.dueOn.description)),
             ]))
         }
@@ -57,7 +84,7 @@ enum SuspensionSweepEvents {
                 "\(invoice.kind) invoice: \(money(invoice.outstanding, invoice.currency)) outstanding, due \(invoice.dueOn), "
                     + "overdue since \(invoice.overdueSince) (\(invoice.graceDays) days' grace)"
             }.joined(separator: "; ")
-            planned.append(make(2, "service", suspension.serviceID, "suspended", [
+            planned.append(make(3, "service", suspension.serviceID, "suspended", [
                 ("reason", .string(SuspensionSweepPlanner.suspendReason)),
                 ("summary", .string(summary)),
                 ("plan", .string(suspension.planCode)), ("grace_days", .int(Int64(suspension.graceDays))),
@@ -66,7 +93,7 @@ enum SuspensionSweepEvents {
                     .object([
                         ("invoice_id", .int(invoice.invoiceID)), ("kind", .string(invoice.kind)),
                         ("currency", .string(invoice.currency.rawValue)), ("total", .int(invoice.total)),
-                        ("paid", .int(invoice.paid)), ("outstanding", .int(invoice.outstanding)),
+                        ("paid", .int(invoice.paid)), ("credited", .int(invoice.credited)), ("outstanding", .int(invoice.outstanding)),
                         ("due_on", .string(invoice.dueOn.description)), ("grace_days", .int(Int64(invoice.graceDays))),
                         ("overdue_since", .string(invoice.overdueSince.description)),
                         ("days_past_due", .int(Int64(invoice.daysPastDue))),
@@ -75,7 +102,7 @@ enum SuspensionSweepEvents {
             ]))
         }
         for restoration in plan.restorations where applied.restored.contains(restoration.serviceID) {
-            planned.append(make(2, "service", restoration.serviceID, "unsuspended", [
+            planned.append(make(3, "service", restoration.serviceID, "unsuspended", [
                 ("reason", "no overdue invoice left"),
                 ("suspend_reason", .string(SuspensionSweepPlanner.suspendReason)),
                 ("suspended_at", restoration.suspendedAt.map { .string($0.description) } ?? .null),
@@ -100,7 +127,7 @@ enum SuspensionSweepEvents {
             })
         }
         for change in plan.groupAdditions where applied.added.contains(.init(customerID: customer.id, groupID: change.groupID)) {
-            planned.append(make(3, "customer_group", change.groupID, "group_added", [
+            planned.append(make(4, "customer_group", change.groupID, "group_added", [
                 ("group_id", .int(change.groupID)), ("group", .string(change.groupName)), ("managed", true),
                 ("reason", "an active service on a plan of this group"),
                 ("services", services(change.services)),
@@ -113,7 +140,7 @@ enum SuspensionSweepEvents {
                     "service \(state.serviceID) (\(state.planCode)) \(state.status.rawValue)"
                         + (state.suspendReason.map { " for \($0)" } ?? "")
                 }.joined(separator: ", ")
-            planned.append(make(3, "customer_group", change.groupID, "group_removed", [
+            planned.append(make(4, "customer_group", change.groupID, "group_removed", [
                 ("group_id", .int(change.groupID)), ("group", .string(change.groupName)),
                 ("reason", "no active service on a plan of this group"),
                 ("summary", .string(why)),

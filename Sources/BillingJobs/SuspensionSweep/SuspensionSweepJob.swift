@@ -1,21 +1,25 @@
 import BillingCore
 import BillingStore
 
-/// suspension-sweep (DESIGN.md §4; docs/jobs/suspension-sweep.md): suspends the active services
-/// of overdue invoices, restores the services it suspended once nothing is overdue, marks fully
-/// paid invoices paid (and reopened ones issued), and keeps plan groups (priority support) true.
+/// suspension-sweep (DESIGN.md §4, §7.1; docs/jobs/suspension-sweep.md): applies credit notes to
+/// open invoices (and withdraws applications that no longer hold), suspends the active services
+/// of overdue invoices, restores the services it suspended once nothing is overdue, marks
+/// settled invoices paid (and reopened ones issued), and keeps plan groups (priority support) true.
 ///
 /// The blast radius is checked for the whole run before anything is written: a run that would
 /// suspend more than `max_suspensions` services suspends none, lists them and exits 65.
 public struct SuspensionSweepJob: BillingJob {
     public static let name = JobName.suspensionSweep
     let parameters: SuspensionSweepParameters
+    /// Tests only: turns a correction off (see `SuspensionSweepPlanner.Options`).
+    let options: SuspensionSweepPlanner.Options
 
     /// How many would-be suspensions a stopped run lists one by one; the rest are counted.
     static let listedSuspensions = 200
 
-    public init(parameters: SuspensionSweepParameters = SuspensionSweepParameters()) {
+    public init(parameters: SuspensionSweepParameters = SuspensionSweepParameters(), options: SuspensionSweepPlanner.Options = .init()) {
         self.parameters = parameters
+        self.options = options
     }
 
     public func prepare(_ context: JobContext) throws -> JobOutput {
@@ -49,7 +53,7 @@ public struct SuspensionSweepJob: BillingJob {
         for customer in batch {
             guard let input = inputs[customer.id] else { continue }
             do {
-                plans.append((customer, try SuspensionSweepPlanner.plan(input)))
+                plans.append((customer, try SuspensionSweepPlanner.plan(input, options: options)))
             } catch let error as BillingError {
                 output.skip(customer.id, error.message)
             }
@@ -58,6 +62,12 @@ public struct SuspensionSweepJob: BillingJob {
         let customerIDs = plans.map(\.customer.id)
         var applied = SuspensionSweepEvents.Applied()
         let db = context.db
+        // Credit first: withdrawn applications, then new ones; then the statuses they settle.
+        applied.withdrawn = try SuspensionSweepStore.withdrawApplications(
+            db, ids: plans.flatMap { $0.plan.withdrawals.map(\.stored.id) }, customers: customerIDs, runID: context.runID, asOf: context.asOf)
+        applied.applied = try SuspensionSweepStore.insertApplications(db, plans.flatMap { entry in
+            entry.plan.applications.map { SuspensionSweepStore.NewApplication(customerID: entry.customer.id, application: $0.application, sourceKey: $0.sourceKey) }
+        }, runID: context.runID, asOf: context.asOf)
         applied.paid = try SuspensionSweepStore.markPaid(db, invoices: plans.flatMap { $0.plan.paid.map(\.invoiceID) }, customers: customerIDs)
         applied.unpaid = try SuspensionSweepStore.markUnpaid(db, invoices: plans.flatMap { $0.plan.unpaid.map(\.invoiceID) }, customers: customerIDs)
         applied.suspended = try SuspensionSweepStore.suspend(
@@ -85,6 +95,14 @@ public struct SuspensionSweepJob: BillingJob {
     /// Counts and per-currency totals of what changed, and notices for what needs a person.
     private func tally(_ customer: CustomerRecord, _ plan: SuspensionSweepPlan, _ applied: SuspensionSweepEvents.Applied,
                        _ output: inout JobOutput, currencies: [CurrencyCode: Currency]) {
+        for withdrawal in plan.withdrawals where applied.withdrawn.contains(withdrawal.stored.id) {
+            output.count("credit_withdrawn")
+            output.total("credit_withdrawn", withdrawal.stored.amount, withdrawal.stored.currency)
+        }
+        for application in plan.applications where applied.applied[application.sourceKey] != nil {
+            output.count("credit_applied")
+            output.total("credit_applied", application.application.amount, application.application.currency)
+        }
         for settlement in plan.paid where applied.paid.contains(settlement.invoiceID) {
             output.count("invoices_paid")
             output.total("paid", settlement.total, settlement.currency)

@@ -5,21 +5,43 @@ import Postgres
 /// batch's inputs, the run-wide count of suspensions for the blast radius, and the guarded
 /// bulk writes. Every statement takes the batch as `customer_id = ANY($1::bigint[])`.
 public enum SuspensionSweepStore {
-    /// Customers with something to do: an unpaid issued invoice, a paid one whose payments no
-    /// longer cover it, a service the sweep suspended, or a group membership that disagrees
-    /// with the customer's active services.
+    /// Customers with something to do: an unpaid issued invoice; a paid one whose completed
+    /// payments and current credit no longer cover it (a payment reversed, deleted, reduced or
+    /// moved); a credit note with credit not applied yet; a current credit application that no
+    /// longer holds (its invoice or credit note is no longer issued or paid, or payments plus
+    /// credit exceed the invoice's total); a service the sweep suspended; or a group membership
+    /// that disagrees with the customer's active services.
     public static func candidates(_ db: PostgresConnection, filter: [Int64]?) throws -> [Int64] {
         try db.query("""
             WITH candidates AS (
                 SELECT i.customer_id FROM invoices i
                  WHERE i.status = 'issued' AND i.total > 0
                 UNION
-                SELECT i.customer_id FROM payments r
-                  JOIN invoices i ON i.id = r.invoice_id AND i.customer_id = r.customer_id
-                 WHERE r.status = 'reversed' AND r.invoice_id IS NOT NULL AND i.status = 'paid' AND i.total > 0
+                SELECT i.customer_id FROM invoices i
+                 WHERE i.status = 'paid' AND i.total > 0
                    AND i.total > COALESCE((SELECT sum(p.amount) FROM payments p
                                             WHERE p.invoice_id = i.id AND p.customer_id = i.customer_id
                                               AND p.status = 'completed' AND p.currency = i.currency), 0)
+                               + COALESCE((SELECT sum(a.amount) FROM credit_applications a
+                                            WHERE a.customer_id = i.customer_id AND a.invoice_id = i.id
+                                              AND a.superseded_at IS NULL), 0)
+                UNION
+                SELECT n.customer_id FROM invoices n
+                 WHERE n.kind = 'adjustment' AND n.total < 0 AND n.status IN ('issued', 'paid')
+                   AND -n.total > COALESCE((SELECT sum(a.amount) FROM credit_applications a
+                                             WHERE a.customer_id = n.customer_id AND a.credit_note_id = n.id
+                                               AND a.superseded_at IS NULL), 0)
+                UNION
+                SELECT a.customer_id FROM credit_applications a
+                  JOIN invoices i ON i.id = a.invoice_id AND i.customer_id = a.customer_id
+                  JOIN invoices n ON n.id = a.credit_note_id AND n.customer_id = a.customer_id
+                 WHERE a.superseded_at IS NULL
+                   AND (i.status NOT IN ('issued', 'paid') OR n.status NOT IN ('issued', 'paid')
+                        OR i.total < COALESCE((SELECT sum(p.amount) FROM payments p
+                                                WHERE p.invoice_id = i.id AND p.customer_id = i.customer_id
+                                                  AND p.status = 'completed' AND p.currency = i.currency), 0)
+                                   + (SELECT sum(c.amount) FROM credit_applications c
+                                       WHERE c.customer_id = i.customer_id AND c.invoice_id = i.id AND c.superseded_at IS NULL))
                 UNION
                 SELECT s.customer_id FROM services s
                  WHERE s.status = 'suspended' AND s.suspend_reason = 'overdue'
@@ -55,16 +77,14 @@ public enum SuspensionSweepStore {
     public static func pendingSuspensions(_ db: PostgresConnection, filter: [Int64]?, asOf: Instant) throws -> [PendingSuspension] {
         try db.query("""
             -- Unpaid invoices first (few), then their items: never the other way round.
+            -- Credit counts as the last sweep stored it (credit_applications): see the doc's
+            -- "Blast radius" for what that means for a run that reallocates credit.
             WITH open AS MATERIALIZED (
-                SELECT i.customer_id, i.id, i.currency, i.total, i.due_on, i.issued_at
+                SELECT i.customer_id, i.id, i.currency, i.total, i.due_on, i.issued_at,
+                       COALESCE((SELECT sum(a.amount) FROM credit_applications a
+                                  WHERE a.customer_id = i.customer_id AND a.invoice_id = i.id AND a.superseded_at IS NULL), 0) AS credited
                   FROM invoices i
-                 WHERE i.status = 'issued' AND i.total > 0 AND ($1::bigint[] IS NULL OR i.customer_id = ANY($1))
-                UNION
-                SELECT i.customer_id, i.id, i.currency, i.total, i.due_on, i.issued_at
-                  FROM payments r
-                  JOIN invoices i ON i.id = r.invoice_id AND i.customer_id = r.customer_id
-                 WHERE r.status = 'reversed' AND r.invoice_id IS NOT NULL AND i.status = 'paid' AND i.total > 0
-                   AND ($1::bigint[] IS NULL OR i.customer_id = ANY($1))
+                 WHERE i.status IN ('issued', 'paid') AND i.total > 0 AND ($1::bigint[] IS NULL OR i.customer_id = ANY($1))
             ),
             zones AS MATERIALIZED (SELECT name FROM pg_timezone_names),
             local AS MATERIALIZED (
@@ -79,9 +99,9 @@ public enum SuspensionSweepStore {
                        COALESCE(o.due_on, (o.issued_at AT TIME ZONE l.timezone)::date) AS due_on, l.as_of
                   FROM open o
                   JOIN local l ON l.id = o.customer_id AND l.as_of IS NOT NULL
-                 WHERE o.total > COALESCE((SELECT sum(p.amount) FROM payments p
-                                            WHERE p.invoice_id = o.id AND p.customer_id = o.customer_id
-                                              AND p.status = 'completed' AND p.currency = o.currency), 0)
+                 WHERE o.total > o.credited + COALESCE((SELECT sum(p.amount) FROM payments p
+                                                         WHERE p.invoice_id = o.id AND p.customer_id = o.customer_id
+                                                           AND p.status = 'completed' AND p.currency = o.currency), 0)
             ),
             unpaid_services AS MATERIALIZED (
                 SELECT u.customer_id, u.name, u.id, u.due_on, u.as_of, b.service_id
@@ -104,7 +124,7 @@ public enum SuspensionSweepStore {
         }
     }
 
-    /// Loads the inputs of a batch: three statements whatever its size.
+    /// Loads the inputs of a batch: five statements whatever its size.
     public static func load(_ db: PostgresConnection, customers: [CustomerRecord]) throws -> [Int64: SuspensionSweepInput] {
         var inputs: [Int64: SuspensionSweepInput] = [:]
         for customer in customers {
@@ -113,11 +133,12 @@ public enum SuspensionSweepStore {
         let ids = customers.map(\.id)
         guard !ids.isEmpty else { return inputs }
 
-        // Issued invoices, and paid ones whose completed payments no longer cover them, with
-        // their payments and the services their items are for.
+        // Issued invoices, paid ones whose completed payments no longer cover them, and paid
+        // ones with credit applied (the allocation may move it), with their payments and the
+        // services their items are for.
         let invoices = try db.query("""
             WITH open AS MATERIALIZED (
-                SELECT i.customer_id, i.id, i.kind, i.currency, i.status, i.total, i.due_on,
+                SELECT i.customer_id, i.id, i.kind, i.currency, i.status, i.total, i.due_on, i.period_start, i.period_end,
                        (i.issued_at AT TIME ZONE c.timezone)::date AS issued_on,
                        COALESCE(p.paid, 0) AS paid, p.completed_ids, p.reversed_ids, p.foreign_ids, p.foreign_currencies
                   FROM invoices i
@@ -131,16 +152,12 @@ public enum SuspensionSweepStore {
                         FROM payments p
                        WHERE p.invoice_id = i.id AND p.customer_id = i.customer_id
                   ) p ON true
-                 WHERE i.customer_id = ANY($1::bigint[]) AND i.total > 0
-                   AND (i.status = 'issued'
-                        OR (i.status = 'paid' AND EXISTS (SELECT 1 FROM payments r
-                                                           WHERE r.invoice_id = i.id AND r.customer_id = i.customer_id
-                                                             AND r.status = 'reversed')))
+                 WHERE i.customer_id = ANY($1::bigint[]) AND i.total > 0 AND i.status IN ('issued', 'paid')
             )
             SELECT o.customer_id, o.id, o.kind, o.currency, o.status, o.total, o.due_on, o.issued_on, o.paid,
                    COALESCE(o.completed_ids, '{}'), COALESCE(o.reversed_ids, '{}'),
                    COALESCE(o.foreign_ids, '{}'), COALESCE(o.foreign_currencies, '{}'),
-                   COALESCE(b.service_ids, '{}'), COALESCE(b.without_service, false)
+                   COALESCE(b.service_ids, '{}'), COALESCE(b.without_service, false), o.period_start, o.period_end
               FROM open o
               LEFT JOIN LATERAL (
                   SELECT array_agg(DISTINCT b.service_id ORDER BY b.service_id) FILTER (WHERE b.service_id IS NOT NULL) AS service_ids,
@@ -149,6 +166,8 @@ public enum SuspensionSweepStore {
                    WHERE b.invoice_id = o.id AND b.customer_id = o.customer_id
               ) b ON true
              WHERE o.status = 'issued' OR o.paid < o.total
+                OR EXISTS (SELECT 1 FROM credit_applications a
+                            WHERE a.customer_id = o.customer_id AND a.invoice_id = o.id AND a.superseded_at IS NULL)
              ORDER BY o.customer_id, o.id
             """, [ids])
         for row in invoices {
@@ -162,7 +181,28 @@ public enum SuspensionSweepStore {
                 completedPaymentIDs: try row.decode(9), reversedPaymentIDs: try row.decode(10),
                 foreignPayments: zip(foreignIDs, foreignCurrencies).map { SuspensionSweepInput.ForeignPayment(id: $0, currency: $1) },
                 dueOn: try row.decode(6, as: LocalDate?.self), issuedOn: try row.decode(7),
-                serviceIDs: try row.decode(13), hasItemsWithoutService: try row.decode(14)))
+                serviceIDs: try row.decode(13), hasItemsWithoutService: try row.decode(14),
+                periodStart: try row.decode(15, as: LocalDate?.self), periodEnd: try row.decode(16, as: LocalDate?.self)))
+        }
+
+        for note in try SettlementStore.creditNotes(db, customers: ids) {
+            inputs[note.customerID]?.creditNotes.append(note.creditNote)
+        }
+
+        // Every application the customers ever had: the current ones to compare with the
+        // target, all of them to number the next one of a pair.
+        for row in try db.query("""
+            SELECT customer_id, id, credit_note_id, invoice_id, currency, amount, superseded_at IS NULL
+              FROM credit_applications
+             WHERE customer_id = ANY($1::bigint[])
+             ORDER BY customer_id, id
+            """, [ids]) {
+            let customerID = try row.decode(0, as: Int64.self)
+            let stored = SuspensionSweepInput.StoredApplication(
+                id: try row.decode(1), creditNoteID: try row.decode(2), invoiceID: try row.decode(3),
+                currency: try row.decode(4), amount: try row.decode(5))
+            inputs[customerID]?.applicationCounts[.init(creditNoteID: stored.creditNoteID, invoiceID: stored.invoiceID), default: 0] += 1
+            if try row.decode(6, as: Bool.self) { inputs[customerID]?.applications.append(stored) }
         }
 
         for row in try db.query("""
@@ -201,6 +241,51 @@ public enum SuspensionSweepStore {
     // MARK: - Writes. Each is guarded by the state it expects and returns the rows it changed,
     // so a row changed meanwhile by someone else (or by threshold-topup) is neither changed
     // twice nor audited twice.
+
+    /// Supersedes stored applications that no longer hold; returns the ids changed.
+    public static func withdrawApplications(_ db: PostgresConnection, ids: [Int64], customers: [Int64], runID: Int64, asOf: Instant) throws -> Set<Int64> {
+        guard !ids.isEmpty else { return [] }
+        return Set(try db.query("""
+            UPDATE credit_applications SET superseded_at = $3, superseded_run_id = $4
+             WHERE id = ANY($1::bigint[]) AND customer_id = ANY($2::bigint[]) AND superseded_at IS NULL
+            RETURNING id
+            """, [ids, customers, asOf, runID]).map { try $0.decode(0, as: Int64.self) })
+    }
+
+    /// A credit application to insert.
+    public struct NewApplication: Sendable, Equatable {
+        public let customerID: Int64
+        public let application: CreditSettlement.Application
+        public let sourceKey: String
+
+        public init(customerID: Int64, application: CreditSettlement.Application, sourceKey: String) {
+            self.customerID = customerID
+            self.application = application
+            self.sourceKey = sourceKey
+        }
+    }
+
+    /// Inserts the applications absent (insert-if-absent on source_key); returns the id of each
+    /// one inserted by its source_key.
+    public static func insertApplications(_ db: PostgresConnection, _ applications: [NewApplication], runID: Int64, asOf: Instant) throws -> [String: Int64] {
+        guard !applications.isEmpty else { return [:] }
+        var ids: [String: Int64] = [:]
+        for row in try db.query("""
+            INSERT INTO credit_applications (customer_id, credit_note_id, invoice_id, amount, currency, rule, source_key, run_id, applied_at)
+            SELECT t.customer_id, t.credit_note_id, t.invoice_id, t.amount, t.currency, t.rule, t.source_key, $8, $9
+              FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::text[])
+                   AS t(customer_id, credit_note_id, invoice_id, amount, currency, rule, source_key)
+            ON CONFLICT (source_key) DO NOTHING
+            RETURNING id, source_key
+            """, [
+                applications.map(\.customerID), applications.map(\.application.creditNoteID), applications.map(\.application.invoiceID),
+                applications.map(\.application.amount), applications.map(\.application.currency.rawValue),
+                applications.map(\.application.rule.rawValue), applications.map(\.sourceKey), runID, asOf,
+            ]) {
+            ids[try row.decode(1, as: String.self)] = try row.decode(0, as: Int64.self)
+        }
+        return ids
+    }
 
     /// Issued invoices to paid; returns the ids changed.
     public static func markPaid(_ db: PostgresConnection, invoices: [Int64], customers: [Int64]) throws -> Set<Int64> {

@@ -21,7 +21,8 @@ public struct Migrator {
     }
 
     public func migrate(_ connection: PostgresConnection) throws -> Outcome {
-        try connection.transaction { db in
+        try Migrator.requireUTF8(connection)
+        return try connection.transaction { db in
             try db.advisoryTransactionLock(Migrator.lockKey)
             try db.execute("""
                 CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -56,8 +57,18 @@ public struct Migrator {
         }
     }
 
+    /// Refuses a database whose encoding is not UTF8. Under SQL_ASCII PostgreSQL stores any
+    /// bytes unchecked, so one name with invalid UTF-8 (from a legacy import) reaches the jobs;
+    /// under LATIN1 and the like, text in other scripts cannot be stored at all.
+    public static func requireUTF8(_ db: PostgresConnection) throws {
+        let encoding = try db.query("SELECT pg_encoding_to_char(encoding) FROM pg_database WHERE datname = current_database()")
+            .scalar(String.self) ?? "unknown"
+        guard encoding == "UTF8" else { throw MigrationError.encoding(encoding) }
+    }
+
     /// Checks, without changing anything, that the database has exactly this binary's migrations.
     public func verify(_ connection: PostgresConnection) throws {
+        try Migrator.requireUTF8(connection)
         let exists = try connection.query("SELECT to_regclass('schema_migrations') IS NOT NULL").scalar(Bool.self) ?? false
         guard exists else { throw MigrationError.pending(current: 0, expected: migrations.last?.version ?? 0) }
         let applied = try appliedChecksums(connection)
@@ -86,7 +97,7 @@ public struct Migrator {
 
 /// Why the schema cannot be used or migrated.
 public struct MigrationError: Error, CustomStringConvertible, Sendable {
-    private enum Code: Sendable { case changed, pending, newerDatabase }
+    private enum Code: Sendable { case changed, pending, newerDatabase, encoding }
     private let code: Code
     public let message: String
 
@@ -105,6 +116,10 @@ public struct MigrationError: Error, CustomStringConvertible, Sendable {
 
     static func newerDatabase(version: Int, known: Int) -> MigrationError {
         MigrationError(.newerDatabase, "the database has migration \(version), newer than this supportbill knows (\(known)): upgrade supportbill")
+    }
+
+    static func encoding(_ encoding: String) -> MigrationError {
+        MigrationError(.encoding, "the database's encoding is \(encoding); supportbill needs UTF8 (under SQL_ASCII invalid bytes reach the reports, under single-byte encodings most names cannot be stored): create the database with `createdb -E UTF8 -T template0 NAME` (or CREATE DATABASE ... ENCODING 'UTF8' TEMPLATE template0) and load the data into it")
     }
 
     public var isPending: Bool { code == .pending }

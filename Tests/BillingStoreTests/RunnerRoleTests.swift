@@ -248,6 +248,7 @@ struct RunnerRoleTests {
             "incident_uses:INSERT,SELECT",
             "invoices:DELETE,INSERT,SELECT",
             "items:SELECT",
+            "job_run_rows:INSERT,SELECT",
             "job_runs:INSERT,SELECT",
             "org_units:SELECT",
             "payments:SELECT",

@@ -24,11 +24,14 @@ struct CommandLineTests {
             #expect(help.stdout.contains("Example"), "\(command) help has no example")
         }
         // The help offers only the formats the command prints.
-        for command in ["runs", "simulate", "incidents", "contracts", "demo"] {
-            let help = try ChildProcess.supportbill([command, "--help"])
+        for command in [["runs", "list"], ["simulate"], ["incidents"], ["contracts"], ["demo"]] {
+            let help = try ChildProcess.supportbill(command + ["--help"])
             #expect(help.stdout.contains("values: text, json;"), "\(command): \(help.stdout)")
             #expect(!help.stdout.contains("csv"), "\(command) help offers csv")
         }
+        // runs show prints a job's report again: every report format.
+        let show = try ChildProcess.supportbill(["runs", "show", "--help"])
+        #expect(show.stdout.contains("text, json, csv, summary; default: text"), "\(show.stdout)")
         let version = try ChildProcess.supportbill(["--version"])
         #expect(version.status == 0)
         #expect(!version.stdout.isEmpty)

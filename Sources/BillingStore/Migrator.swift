@@ -34,6 +34,11 @@ public struct Migrator {
                 )
                 """)
             let applied = try appliedChecksums(db)
+            // A schema ahead of the binary: refuse before applying anything (an older binary's
+            // missing migrations may be ones the newer release replaced).
+            if let unknown = applied.keys.filter({ version in !migrations.contains { $0.version == version } }).max() {
+                throw MigrationError.newerDatabase(version: unknown, known: migrations.last?.version ?? 0)
+            }
             var newlyApplied: [String] = []
             for migration in migrations {
                 let checksum = try checksum(of: migration, db)
@@ -81,6 +86,38 @@ public struct Migrator {
         }
     }
 
+    /// How the database's schema compares with this binary's migrations.
+    public enum SchemaStatus: Sendable, Equatable {
+        /// Every embedded migration is applied, and nothing else.
+        case current(version: Int)
+        /// Migrations of this binary the database lacks (all of them: no supportbill schema yet).
+        case behind(current: Int, pending: [String])
+        /// Migrations a newer supportbill applied that this binary does not know.
+        case ahead(current: Int, unknown: [String])
+        /// Applied migrations whose text differs from this binary's.
+        case changed([String])
+    }
+
+    /// Compares the applied migrations with the embedded ones, changing nothing.
+    public func status(_ connection: PostgresConnection) throws -> SchemaStatus {
+        let exists = try connection.query("SELECT to_regclass('schema_migrations') IS NOT NULL").scalar(Bool.self) ?? false
+        guard exists else { return .behind(current: 0, pending: migrations.map(\.name)) }
+        let applied = try appliedChecksums(connection)
+        let current = applied.keys.max() ?? 0
+        let known = Set(migrations.map(\.version))
+        let unknown = applied.filter { !known.contains($0.key) }.sorted { $0.key < $1.key }.map(\.value.name)
+        var changed: [String] = []
+        for migration in migrations {
+            guard let recorded = applied[migration.version] else { continue }
+            if try checksum(of: migration, connection) != recorded.checksum { changed.append(migration.name) }
+        }
+        if !changed.isEmpty { return .changed(changed) }
+        if !unknown.isEmpty { return .ahead(current: current, unknown: unknown) }
+        let pending = migrations.filter { applied[$0.version] == nil }.map(\.name)
+        if !pending.isEmpty { return .behind(current: current, pending: pending) }
+        return .current(version: current)
+    }
+
     private func appliedChecksums(_ db: PostgresConnection) throws -> [Int: (name: String, checksum: String)] {
         var result: [Int: (name: String, checksum: String)] = [:]
         for row in try db.query("SELECT version, name, checksum FROM schema_migrations") {
@@ -115,7 +152,7 @@ public struct MigrationError: Error, CustomStringConvertible, Sendable {
     }
 
     static func newerDatabase(version: Int, known: Int) -> MigrationError {
-        MigrationError(.newerDatabase, "the database has migration \(version), newer than this supportbill knows (\(known)): upgrade supportbill")
+        MigrationError(.newerDatabase, "the database has migration \(version), newer than this supportbill knows (\(known)): the schema is ahead of this binary; install the supportbill release that migrated it (supportbill migrate --status lists what differs)")
     }
 
     static func encoding(_ encoding: String) -> MigrationError {
@@ -123,5 +160,7 @@ public struct MigrationError: Error, CustomStringConvertible, Sendable {
     }
 
     public var isPending: Bool { code == .pending }
+    /// The database was migrated by a newer supportbill.
+    public var isNewerDatabase: Bool { code == .newerDatabase }
     public var description: String { message }
 }

@@ -114,5 +114,5 @@ chmod 0755 "$root/DEBIAN/postinst" "$root/DEBIAN/prerm" "$root/DEBIAN/postrm"
 
 mkdir -p "$output"
 package="$output/supportbill_${version}_amd64.deb"
-dpkg-deb --root-owner-group -Zxz --build "$root" "$package" >/dev/null
+dpkg-deb --root-owner-group -Zgzip --build "$root" "$package" >/dev/null
 echo "$package"

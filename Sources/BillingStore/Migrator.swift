@@ -21,7 +21,8 @@ public struct Migrator {
     }
 
     public func migrate(_ connection: PostgresConnection) throws -> Outcome {
-        try connection.transaction { db in
+        try Migrator.requireUTF8(connection)
+        return try connection.transaction { db in
             try db.advisoryTransactionLock(Migrator.lockKey)
             try db.execute("""
                 CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -33,6 +34,11 @@ public struct Migrator {
                 )
                 """)
             let applied = try appliedChecksums(db)
+            // A schema ahead of the binary: refuse before applying anything (an older binary's
+            // missing migrations may be ones the newer release replaced).
+            if let unknown = applied.keys.filter({ version in !migrations.contains { $0.version == version } }).max() {
+                throw MigrationError.newerDatabase(version: unknown, known: migrations.last?.version ?? 0)
+            }
             var newlyApplied: [String] = []
             for migration in migrations {
                 let checksum = try checksum(of: migration, db)
@@ -56,8 +62,18 @@ public struct Migrator {
         }
     }
 
+    /// Refuses a database whose encoding is not UTF8. Under SQL_ASCII PostgreSQL stores any
+    /// bytes unchecked, so one name with invalid UTF-8 (from a legacy import) reaches the jobs;
+    /// under LATIN1 and the like, text in other scripts cannot be stored at all.
+    public static func requireUTF8(_ db: PostgresConnection) throws {
+        let encoding = try db.query("SELECT pg_encoding_to_char(encoding) FROM pg_database WHERE datname = current_database()")
+            .scalar(String.self) ?? "unknown"
+        guard encoding == "UTF8" else { throw MigrationError.encoding(encoding) }
+    }
+
     /// Checks, without changing anything, that the database has exactly this binary's migrations.
     public func verify(_ connection: PostgresConnection) throws {
+        try Migrator.requireUTF8(connection)
         let exists = try connection.query("SELECT to_regclass('schema_migrations') IS NOT NULL").scalar(Bool.self) ?? false
         guard exists else { throw MigrationError.pending(current: 0, expected: migrations.last?.version ?? 0) }
         let applied = try appliedChecksums(connection)
@@ -68,6 +84,38 @@ public struct Migrator {
             _ = migration
             throw MigrationError.pending(current: current, expected: expected)
         }
+    }
+
+    /// How the database's schema compares with this binary's migrations.
+    public enum SchemaStatus: Sendable, Equatable {
+        /// Every embedded migration is applied, and nothing else.
+        case current(version: Int)
+        /// Migrations of this binary the database lacks (all of them: no supportbill schema yet).
+        case behind(current: Int, pending: [String])
+        /// Migrations a newer supportbill applied that this binary does not know.
+        case ahead(current: Int, unknown: [String])
+        /// Applied migrations whose text differs from this binary's.
+        case changed([String])
+    }
+
+    /// Compares the applied migrations with the embedded ones, changing nothing.
+    public func status(_ connection: PostgresConnection) throws -> SchemaStatus {
+        let exists = try connection.query("SELECT to_regclass('schema_migrations') IS NOT NULL").scalar(Bool.self) ?? false
+        guard exists else { return .behind(current: 0, pending: migrations.map(\.name)) }
+        let applied = try appliedChecksums(connection)
+        let current = applied.keys.max() ?? 0
+        let known = Set(migrations.map(\.version))
+        let unknown = applied.filter { !known.contains($0.key) }.sorted { $0.key < $1.key }.map(\.value.name)
+        var changed: [String] = []
+        for migration in migrations {
+            guard let recorded = applied[migration.version] else { continue }
+            if try checksum(of: migration, connection) != recorded.checksum { changed.append(migration.name) }
+        }
+        if !changed.isEmpty { return .changed(changed) }
+        if !unknown.isEmpty { return .ahead(current: current, unknown: unknown) }
+        let pending = migrations.filter { applied[$0.version] == nil }.map(\.name)
+        if !pending.isEmpty { return .behind(current: current, pending: pending) }
+        return .current(version: current)
     }
 
     private func appliedChecksums(_ db: PostgresConnection) throws -> [Int: (name: String, checksum: String)] {
@@ -86,7 +134,7 @@ public struct Migrator {
 
 /// Why the schema cannot be used or migrated.
 public struct MigrationError: Error, CustomStringConvertible, Sendable {
-    private enum Code: Sendable { case changed, pending, newerDatabase }
+    private enum Code: Sendable { case changed, pending, newerDatabase, encoding }
     private let code: Code
     public let message: String
 
@@ -104,9 +152,15 @@ public struct MigrationError: Error, CustomStringConvertible, Sendable {
     }
 
     static func newerDatabase(version: Int, known: Int) -> MigrationError {
-        MigrationError(.newerDatabase, "the database has migration \(version), newer than this supportbill knows (\(known)): upgrade supportbill")
+        MigrationError(.newerDatabase, "the database has migration \(version), newer than this supportbill knows (\(known)): the schema is ahead of this binary; install the supportbill release that migrated it (supportbill migrate --status lists what differs)")
+    }
+
+    static func encoding(_ encoding: String) -> MigrationError {
+        MigrationError(.encoding, "the database's encoding is \(encoding); supportbill needs UTF8 (under SQL_ASCII invalid bytes reach the reports, under single-byte encodings most names cannot be stored): create the database with `createdb -E UTF8 -T template0 NAME` (or CREATE DATABASE ... ENCODING 'UTF8' TEMPLATE template0) and load the data into it")
     }
 
     public var isPending: Bool { code == .pending }
+    /// The database was migrated by a newer supportbill.
+    public var isNewerDatabase: Bool { code == .newerDatabase }
     public var description: String { message }
 }

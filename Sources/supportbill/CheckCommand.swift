@@ -44,6 +44,7 @@ struct CheckCommand: ParsableCommand {
             do { _ = try Instant(rfc3339: asOf) } catch { throw ValidationError("--as-of: \(error)") }
         }
         if let bad = customers.first(where: { $0 <= 0 }) { throw ValidationError("--customer: \(bad) is not a customer id") }
+        if format == .summary { throw ValidationError("--format summary is for job reports (run, runs show): use text, json or csv") }
     }
 
     func run() throws {
@@ -80,7 +81,7 @@ struct CheckCommand: ParsableCommand {
                            defect.detail, defect.jobs.joined(separator: " ")].map(CSVReport.quote).joined(separator: ",") + "\n"
             }
             return output
-        case .text:
+        case .text, .summary:
             guard !defects.isEmpty else { return "check as of \(asOf): no defect found\n" }
             let customerCount = Set(defects.compactMap(\.customerID)).count
             var output = "check as of \(asOf): \(defects.count) defect\(defects.count == 1 ? "" : "s") "

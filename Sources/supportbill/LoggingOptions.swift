@@ -26,6 +26,9 @@ struct LoggingOptions: ParsableArguments {
 
 enum LogBootstrap {
     static let once: Void = {
-        LoggingSystem.bootstrap { label in StreamLogHandler.standardError(label: label) }
+        // Log lines end the progress bar's line first (ProgressDisplay).
+        LoggingSystem.bootstrap { label in
+            LineEndingLogHandler(base: StreamLogHandler.standardError(label: label), line: .standardError)
+        }
     }()
 }

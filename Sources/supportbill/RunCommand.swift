@@ -41,6 +41,7 @@ struct RunCommand: ParsableCommand {
               supportbill run monthly-rollup --period 2026-10 --customer 42 --format json
               supportbill run threshold-topup
               supportbill run suspension-sweep --as-of 2026-11-22T06:00:00Z --force
+              supportbill run threshold-topup --format summary   (then: supportbill runs show RUN_ID)
             """
     )
 
@@ -68,7 +69,7 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Wait for another run of the job to finish instead of exiting 75.")
     var wait = false
 
-    @Option(help: ArgumentHelp("Report format: text, json or csv.", valueName: "format"))
+    @Option(help: ArgumentHelp("Report format: text, json, csv, or summary (the text report without its rows: run line, counts, totals, notices, skipped customers; what the systemd unit prints, since its size does not grow with the data; `supportbill runs show RUN_ID` prints the rows later).", valueName: "format"))
     var format: ReportFormat = .text
 
     @Option(help: ArgumentHelp("Directory of <job>.toml files. Default: SUPPORTBILL_JOBS_DIR, else /etc/supportbill/jobs if it exists, else the built-in defaults.", valueName: "dir"))
@@ -86,7 +87,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Longest time a transaction may sit idle before the server ends it.", valueName: "duration"))
     var idleInTransactionTimeout = "10min"
 
-    @Option(help: ArgumentHelp("Write Prometheus metrics of the run to this file (atomically), for node_exporter's textfile collector. Every real run writes it, whatever its exit status; a dry run does not. Default: SUPPORTBILL_METRICS_FILE.", valueName: "path"))
+    @Option(help: ArgumentHelp("Write Prometheus metrics of the run to this file (atomically), for node_exporter's textfile collector. Every real run writes it, whatever its exit status; a dry run does not. A run that succeeded but cannot write it exits 73. Default: SUPPORTBILL_METRICS_FILE.", valueName: "path"))
     var metricsFile: String?
 
     @OptionGroup var database: DatabaseOptions
@@ -102,6 +103,10 @@ struct RunCommand: ParsableCommand {
         }
         if let bad = customers.first(where: { $0 <= 0 }) { throw ValidationError("--customer: \(bad) is not a customer id") }
         guard (1...100_000).contains(batchSize) else { throw ValidationError("--batch-size must be between 1 and 100000") }
+        for (option, value) in [("--lock-timeout", lockTimeout), ("--statement-timeout", statementTimeout),
+                                ("--idle-in-transaction-timeout", idleInTransactionTimeout)] {
+            try SessionDuration.validate(option, value)
+        }
     }
 
     func run() throws {
@@ -133,7 +138,7 @@ struct RunCommand: ParsableCommand {
         )
         let report = runner.run(jobInstance, request)
         progress.finish()
-        writeMetrics(report, logger: logger)
+        let metricsWritten = writeMetrics(report, logger: logger)
         // Streamed in chunks: a report of millions of rows is read back from the run's
         // temporary file, never held whole.
         var pending = ""
@@ -153,18 +158,30 @@ struct RunCommand: ParsableCommand {
             if let error = report.error { FileHandle.standardError.write(Data("supportbill: \(job): \(error)\n".utf8)) }
             throw ExitCode(report.exitStatus.rawValue)
         }
+        // The work is done and committed, but monitoring cannot see it: not a success to the
+        // timer. 73 (EX_CANTCREAT) says which part failed; a rerun would bill nothing new and
+        // could not fix the path, so the unit does not restart on it.
+        if !metricsWritten { throw ExitCode(RunCommand.metricsUnwritable) }
     }
+
+    /// The exit status of a run whose work succeeded but whose metrics file could not be written.
+    static let metricsUnwritable: Int32 = 73
 
     /// Every real run that gets past its arguments ends in the metrics file, whatever its exit
     /// status (a broken jobs file's 64, 69, 75, ...); a dry run leaves it alone: it bills nothing,
     /// and its figures are not the job's. Bad command-line arguments exit 64 before any of this,
     /// as argument-parser handles them; a unit's arguments are fixed.
-    private func writeMetrics(_ report: JobReport, logger: Logger) {
-        guard !dryRun, let path = metricsFile ?? ProcessInfo.processInfo.environment["SUPPORTBILL_METRICS_FILE"], !path.isEmpty else { return }
+    /// Returns false when the file could not be written (the error is printed, naming the path).
+    @discardableResult
+    private func writeMetrics(_ report: JobReport, logger: Logger) -> Bool {
+        guard !dryRun, let path = metricsFile ?? ProcessInfo.processInfo.environment["SUPPORTBILL_METRICS_FILE"], !path.isEmpty else { return true }
         do {
             try MetricsFile(path: path).write(report, finishedAt: Instant.now.secondsSinceEpoch)
+            return true
         } catch {
             logger.error("cannot write the metrics file", metadata: ["path": "\(path)", "error": "\(error)"])
+            FileHandle.standardError.write(Data("supportbill: error: \(error)\n".utf8))
+            return false
         }
     }
 }

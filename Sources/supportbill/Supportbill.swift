@@ -1,5 +1,6 @@
 import ArgumentParser
 import BillingJobs
+import Foundation
 
 @main
 struct Supportbill: ParsableCommand {
@@ -30,4 +31,38 @@ struct Supportbill: ParsableCommand {
             ReportCommand.self, IncidentsCommand.self, ContractsCommand.self, CheckCommand.self, DemoCommand.self, BalanceCommand.self,
         ]
     )
+
+    /// argument-parser answers `help NAME` for an unknown NAME with the root help and exit 0;
+    /// a script asking for help on a misspelt command must learn that it does not exist (64).
+    static func main() {
+        Supportbill.usePasswordCredential()
+        if let unknown = unknownHelpTopic(Array(CommandLine.arguments.dropFirst())) {
+            let names = configuration.subcommands.compactMap { $0.configuration.commandName }
+            FileHandle.standardError.write(Data("supportbill: error: no command '\(unknown)' (commands: \(names.joined(separator: ", ")))\n".utf8))
+            Foundation.exit(64)
+        }
+        let arguments: [String] = Array(CommandLine.arguments.dropFirst())
+        Supportbill.main(arguments)
+    }
+
+    /// systemd (247+) hands the unit's `LoadCredential=pgpass:...` to the process in
+    /// $CREDENTIALS_DIRECTORY; libpq reads only PGPASSFILE, and the `%d` specifier that could
+    /// name it in the unit needs a newer systemd. So the credential, when present, becomes
+    /// libpq's passfile here, ahead of a PGPASSFILE from the env file (the fallback).
+    static func usePasswordCredential() {
+        guard let directory = ProcessInfo.processInfo.environment["CREDENTIALS_DIRECTORY"], !directory.isEmpty else { return }
+        let path = directory + "/pgpass"
+        if FileManager.default.isReadableFile(atPath: path) { setenv("PGPASSFILE", path, 1) }
+    }
+
+    /// The first name after `help` that is not a (sub)command, if any.
+    static func unknownHelpTopic(_ arguments: [String]) -> String? {
+        guard arguments.first == "help" else { return nil }
+        var command: any ParsableCommand.Type = Supportbill.self
+        for name in arguments.dropFirst() where !name.hasPrefix("-") {
+            guard let next = command.configuration.subcommands.first(where: { $0.configuration.commandName == name }) else { return name }
+            command = next
+        }
+        return nil
+    }
 }

@@ -37,6 +37,7 @@ struct UsageReportCommand: ParsableCommand {
     func validate() throws {
         guard customer > 0 else { throw ValidationError("--customer: \(customer) is not a customer id") }
         do { _ = try YearMonth(period) } catch { throw ValidationError("--period: \(error)") }
+        if format == .summary { throw ValidationError("--format summary is for job reports (run, runs show): use text, csv or json") }
     }
 
     func run() throws {
@@ -52,7 +53,7 @@ struct UsageReportCommand: ParsableCommand {
             throw failure(error)
         }
         switch format {
-        case .text: print(UsageReportRenderer.text(report), terminator: "")
+        case .text, .summary: print(UsageReportRenderer.text(report), terminator: "")
         case .csv: print(UsageReportRenderer.csv(report), terminator: "")
         case .json: print(UsageReportRenderer.json(report).prettyText)
         }

@@ -217,6 +217,55 @@ struct RunnerRoleTests {
         #expect(Self.refusal(world.runner, statement) == expected, "\(statement)")
     }
 
+    /// job_runs (sql/161, DESIGN.md §7.2): as the runner, a run is inserted `running` only, is
+    /// finished once and by its own session; another session may only mark it failed, and only
+    /// while it holds the job's advisory lock (the stale-run marking of the next run); a
+    /// finished run never changes, for the owner either.
+    @Test("job_runs: inserted running, finished once by its own session, stale-marked only under the job's lock")
+    func jobRunsGuard() throws {
+        let world = try World()
+        defer { world.close() }
+        let runner = world.runner
+        let start = JobRunStore.Start(job: "suspension-sweep", asOf: try Instant(rfc3339: "2026-11-02T06:00:00Z"), period: nil,
+                                      dryRun: false, invokedBy: "test", host: "test", pid: 1)
+        // A forged run: refused, whatever its status.
+        for status in ["succeeded", "partial", "failed"] {
+            #expect(Self.refusal(runner, """
+                INSERT INTO job_runs (job, as_of, dry_run, status, started_at, finished_at, invoked_by, host, pid)
+                VALUES ('suspension-sweep', now(), false, $1, now(), now(), 'forged', 'x', 1)
+                """, [status]) == "42501", "\(status)")
+        }
+        // Its own run: recorded with its session, finished once.
+        let own = try JobRunStore.insert(runner, start)
+        #expect(try world.owner.query("SELECT backend_pid FROM job_runs WHERE id = $1", [own]).scalar(Int32.self) == runner.backendPID)
+        #expect(Self.refusal(runner, "UPDATE job_runs SET status = 'running', stats = '{\"x\": 1}' WHERE id = $1", [own]) == "23000")
+        try JobRunStore.finish(runner, id: own, status: "partial", stats: .object([]), error: nil)
+        #expect(Self.refusal(runner, "UPDATE job_runs SET status = 'succeeded' WHERE id = $1", [own]) == "23000")
+        #expect(Self.refusal(runner, "UPDATE job_runs SET stats = '{}', error = 'x' WHERE id = $1", [own]) == "23000")
+        #expect(Self.refusal(world.owner, "UPDATE job_runs SET status = 'succeeded' WHERE id = $1", [own]) == "23000")
+        #expect(Self.refusal(runner, "INSERT INTO job_run_rows (run_id, section, position, record) VALUES ($1, 'events', 0, '\\x00')", [own]) == "42501")
+        #expect(try world.owner.query("SELECT status FROM job_runs WHERE id = $1", [own]).scalar(String.self) == "partial")
+
+        // Another session's run: neither finished nor given rows by a second runner session.
+        let other = try world.database.connectAsRunner()
+        defer { other.close() }
+        let theirs = try JobRunStore.insert(other, start)
+        #expect(Self.refusal(runner, "UPDATE job_runs SET status = 'succeeded', finished_at = now() WHERE id = $1", [theirs]) == "42501")
+        #expect(Self.refusal(runner, "UPDATE job_runs SET status = 'failed', finished_at = now() WHERE id = $1", [theirs]) == "42501")
+        #expect(Self.refusal(runner, "INSERT INTO job_run_rows (run_id, section, position, record) VALUES ($1, 'events', 0, '\\x00')", [theirs]) == "42501")
+        try other.execute("INSERT INTO job_run_rows (run_id, section, position, record) VALUES ($1, 'events', 0, '\\x00')", [theirs])
+        // Its process dies; the next run takes the job's lock (JobRunner.lockKey: 'SBLL', 3 =
+        // suspension-sweep) and marks it failed, as JobRunner does.
+        other.close()
+        #expect(Self.refusal(runner, "SELECT pg_advisory_lock(1396853836, 4)") == nil) // incident-grants' lock: not this job's
+        #expect(throws: PostgresError.self) { try JobRunStore.failStaleRuns(runner, job: "suspension-sweep", foundBy: "test") }
+        #expect(Self.refusal(runner, "SELECT pg_advisory_lock(1396853836, 3)") == nil)
+        #expect(Self.refusal(runner, "UPDATE job_runs SET status = 'succeeded', finished_at = now() WHERE id = $1", [theirs]) == "42501")
+        #expect(try JobRunStore.failStaleRuns(runner, job: "suspension-sweep", foundBy: "test") == [theirs])
+        #expect(try world.owner.query("SELECT status FROM job_runs WHERE id = $1", [theirs]).scalar(String.self) == "failed")
+        #expect(Self.refusal(runner, "UPDATE job_runs SET status = 'succeeded' WHERE id = $1", [theirs]) == "23000")
+    }
+
     /// The runner's table and column privileges, as granted: a wider grant (an UPDATE of a whole
     /// table, a DELETE on a ledger) fails here before it reaches a release.
     @Test("the grants are exactly the ones sql/090 (and sql/121, sql/130) declare")
@@ -252,6 +301,7 @@ struct RunnerRoleTests {
             "invoice_taxes:DELETE,INSERT,SELECT",
             "invoices:DELETE,INSERT,SELECT",
             "items:SELECT",
+            "job_run_rows:INSERT,SELECT",
             "job_runs:INSERT,SELECT",
             "org_units:SELECT",
             "payments:SELECT",

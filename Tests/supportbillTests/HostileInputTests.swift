@@ -1,4 +1,5 @@
 import BillingCore
+import BillingJobs
 import Foundation
 import Postgres
 import TestSupport
@@ -25,6 +26,7 @@ struct HostileInputTests {
         "\r=1+1",
         "line one\nline two",
         "\u{1b}[2J\u{1b}[31mterminal",
+        "bell\u{07} and backspace\u{08}\u{7F} and C1\u{9B}31m",
         "right-to-left \u{202E}fdp.exe",
         "ünïcödé 請求書 💸",
     ]
@@ -63,8 +65,13 @@ struct HostileInputTests {
     }
 
     /// No cell a spreadsheet would run: a formula character first means a number, or the `'`
-    /// CSVReport puts in front (and the rest of the cell is the text as stored).
+    /// CSVReport puts in front (and the rest of the cell is the text as stored, its control
+    /// characters but tab, newline and carriage return written as `\u{XX}`). No raw ESC, BEL or
+    /// other control byte reaches the file.
     static func expectInert(_ csv: String, containing expected: [String], _ comment: Comment) {
+        #expect(!csv.unicodeScalars.contains { TextSafety.isUnsafe($0) && !["\t", "\n", "\r"].contains($0) },
+                "raw control character in \(comment)")
+        let expected = expected.map { TextSafety.printable($0, keeping: ["\t", "\n", "\r"]) }
         let cells = csvRows(csv).flatMap { $0 }
         for cell in cells {
             guard let first = cell.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first) else { continue }

@@ -64,12 +64,27 @@ struct MetricsCommandTests {
         #expect(events > 0 && charges > 0, "the demo's contracts did nothing: \(events) events, \(charges) charges")
         let text = try String(contentsOfFile: metrics, encoding: .utf8)
         func rows(_ kind: String) -> String? {
-            text.split(separator: "\n").first { $0.hasPrefix("supportbill_job_rows_emitted{job=\"contract-expiry-rollover\",kind=\"\(kind)\"}") }
+            text.split(separator: "\n").first { $0.hasPrefix("supportbill_job_rows_emitted{job_name=\"contract-expiry-rollover\",kind=\"\(kind)\"}") }
                 .map { String($0.split(separator: " ").last!) }.map { $0.hasSuffix(".0") ? String($0.dropLast(2)) : $0 }
         }
         #expect(rows("events") == String(events))
         #expect(rows("charges") == String(charges))
         #expect(rows("items") == String(items))
         #expect(rows("invoices") == "0")
+    }
+
+    @Test("a run that succeeded but cannot write its metrics file exits 73 naming the path; a failed run keeps its own status")
+    func unwritable() throws {
+        let database = try TestCluster.makeDatabase()
+        defer { database.drop() }
+        let metrics = NSTemporaryDirectory() + "no-such-dir-\(UUID().uuidString)/supportbill-suspension-sweep.prom"
+        let run = try ChildProcess.supportbill(["run", "suspension-sweep", "--as-of", "2026-11-02T06:00:00Z", "--metrics-file", metrics, "--database", database.conninfo])
+        #expect(run.status == 73, "\(run.stderr)")
+        #expect(run.stderr.contains("cannot write the metrics file \(metrics)"), "\(run.stderr)")
+        #expect(run.stdout.contains("status succeeded"), "the report is printed all the same: \(run.stdout)")
+        let unavailable = try ChildProcess.supportbill(["run", "suspension-sweep", "--metrics-file", metrics,
+                                                        "--database", "host=/nonexistent/socket dbname=x connect_timeout=2"])
+        #expect(unavailable.status == 69, "\(unavailable.stderr)")
+        #expect(unavailable.stderr.contains(metrics))
     }
 }

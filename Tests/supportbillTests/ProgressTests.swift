@@ -1,6 +1,8 @@
 import Foundation
+import Logging
 import TestSupport
 import Testing
+@testable import supportbill
 
 /// Progress of a run when stderr is not a terminal (the journal): periodic `progress` log lines
 /// with counts and an estimate, never the terminal's bar.
@@ -26,4 +28,43 @@ struct ProgressTests {
         #expect(lines.allSatisfy { field("job.customers_done", $0).map { $0 <= total } == true })
         #expect(!result.stderr.contains("\r["), "a bar was drawn on a pipe")
     }
+
+    /// On a terminal the bar's line stays open (`\r` redraws it); a log line written then must
+    /// start on a line of its own, and the next bar a fresh one.
+    @Test("a log line ends the bar's line first; the bar is redrawn after it")
+    func logLineAfterBar() throws {
+        let captured = Captured()
+        let line = TerminalLine { captured.append($0) }
+        let progress = ProgressDisplay(line: line, enabled: true)
+        var logger = Logger(label: "test") { _ in LineEndingLogHandler(base: CapturingHandler(captured: captured), line: line) }
+        logger.logLevel = .info
+        progress.update(done: 1, total: 4)
+        logger.info("progress")
+        logger.info("again")
+        progress.update(done: 2, total: 4)
+        progress.finish()
+        progress.finish()
+        let bar1 = "\r[#######.......................] 1/4 customers, about 0 s left   "
+        let bar2 = "\r[###############...............] 2/4 customers, about 0 s left   "
+        #expect(captured.text == bar1 + "\n" + "LOG progress\n" + "LOG again\n" + bar2 + "\n")
+    }
+}
+
+private final class Captured: @unchecked Sendable {
+    private let lock = NSLock()
+    private var parts: [String] = []
+    func append(_ text: String) { lock.lock(); parts.append(text); lock.unlock() }
+    var text: String { lock.lock(); defer { lock.unlock() }; return parts.joined() }
+}
+
+private struct CapturingHandler: LogHandler {
+    let captured: Captured
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .info
+    var metadataProvider: Logger.MetadataProvider?
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+    func log(event: LogEvent) { captured.append("LOG \(event.message)\n") }
 }

@@ -66,9 +66,12 @@ public enum CSVReport {
     }
 
     /// RFC 4180 quoting, plus a leading `'` on cells a spreadsheet would run as a formula
-    /// (OWASP's list: `=`, `+`, `-`, `@`, tab and carriage return), numbers excepted.
+    /// (OWASP's list: `=`, `+`, `-`, `@`, tab and carriage return), numbers excepted. Control
+    /// characters other than tab, newline and carriage return (which quoting carries), ESC and
+    /// BEL among them, and bidirectional overrides are written as `\u{XX}` as in text reports
+    /// (`TextSafety`): a CSV file is also read with `cat` and `less`.
     public static func quote(_ text: String) -> String {
-        var value = text
+        var value = TextSafety.printable(text, keeping: ["\t", "\n", "\r"])
         if let first = value.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first), Int64(value) == nil, ExactDecimal(value) == nil {
             value = "'" + value
         }

@@ -6,6 +6,10 @@ public enum ReportFormat: String, CaseIterable, Sendable {
     case json
     /// One row per emitted record, for spreadsheets.
     case csv
+    /// The text report without its rows (DESIGN.md §7.2): run line, counts, totals, notices,
+    /// every skipped and reported customer with the reason. Its size does not grow with the
+    /// rows, so a journal keeps it whole; `supportbill runs show RUN_ID` prints the rest.
+    case summary
 
     /// The whole report as one string: for small reports (tests, the demo).
     public func render(_ report: JobReport) -> String {
@@ -25,6 +29,7 @@ public enum ReportFormat: String, CaseIterable, Sendable {
         case .text: try TextReport.write(report, to: output)
         case .json: try JSONReport.write(report, to: output)
         case .csv: try CSVReport.write(report, to: output)
+        case .summary: try TextReport.write(report, rows: false, to: output)
         }
     }
 }

@@ -56,6 +56,7 @@ public final class ReportRecords: @unchecked Sendable {
     public let memoryLimit: Int
     private var chains: [ReportSection: [Chain]] = [:]
     private var counts: [ReportSection: Int] = [:]
+    private var nestedCounts: [String: Int] = [:]
     private var recordsInMemory = 0
     private var spill: SpillFile?
     /// Why the rows could not be spilled (they were then kept in memory), for the run's log.
@@ -79,6 +80,9 @@ public final class ReportRecords: @unchecked Sendable {
 
     public func count(_ section: ReportSection) -> Int { counts[section] ?? 0 }
 
+    /// Rows nested in the records under `key` (an invoice's `items`), over every section.
+    public func nestedCount(_ key: String) -> Int { nestedCounts[key] ?? 0 }
+
     /// Adds one batch's rows (any order within the batch).
     public func append(_ records: [ReportSection: [ReportRecord]]) {
         for section in ReportSection.allCases {
@@ -88,6 +92,11 @@ public final class ReportRecords: @unchecked Sendable {
                 return x < y || (x == y && a.offset < b.offset)
             }.map(\.element)
             counts[section, default: 0] += sorted.count
+            for record in sorted {
+                for (key, value) in record.fields.objectValue ?? [] {
+                    if let nested = value.arrayValue { nestedCounts[key, default: 0] += nested.count }
+                }
+            }
             var run = Run.memory(sorted)
             if let spill, spillError == nil {
                 do {

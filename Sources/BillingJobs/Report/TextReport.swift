@@ -8,8 +8,9 @@ public enum TextReport {
     }
 
     /// Streams the report line by line (each with its newline), every line made printable
-    /// (`TextSafety`): names and notes typed by people must not drive the terminal.
-    public static func write(_ report: JobReport, to output: (String) -> Void) throws {
+    /// (`TextSafety`): names and notes typed by people must not drive the terminal. Without
+    /// `rows` it is the summary: everything but the emitted rows.
+    public static func write(_ report: JobReport, rows: Bool = true, to output: (String) -> Void) throws {
         func line(_ text: String) { output(TextSafety.printable(text) + "\n") }
         var headline = "\(report.job)"
         if let runID = report.runID { headline += "  run \(runID)" }
@@ -40,14 +41,20 @@ public enum TextReport {
             line("")
             line("note: \(notice)")
         }
-        if report.records.count(.invoices) > 0 {
+        if !rows {
+            if let runID = report.runID, !report.dryRun, !report.records.isEmpty {
+                line("")
+                line("rows: supportbill runs show \(runID)")
+            }
+        }
+        if rows && report.records.count(.invoices) > 0 {
             line("")
             line("Invoices")
             try report.records.forEach(.invoices) { invoice in
                 for text in invoiceLines(invoice.fields, report) { line(text) }
             }
         }
-        for section in ReportSection.allCases where section != .invoices && report.records.count(section) > 0 {
+        for section in ReportSection.allCases where rows && section != .invoices && report.records.count(section) > 0 {
             line("")
             line(section.rawValue.prefix(1).uppercased() + section.rawValue.dropFirst())
             try report.records.forEach(section) { record in line("  " + recordLine(record.fields, report)) }

@@ -109,8 +109,9 @@ public struct JobReport: Sendable {
         ])
     }
 
-    /// What `job_runs.stats` keeps: the summary, not the rows (those are in their tables).
+    /// What `job_runs.stats` keeps: the summary, its exit status and duration, not the rows
+    /// (those are in their tables and, as the report printed them, in `job_run_rows`).
     public var stats: JSONValue {
-        .object((summary.objectValue ?? []) + [("duration_ms", .int(durationMilliseconds))])
+        .object((summary.objectValue ?? []) + [("exit", .int(Int64(exitStatus.rawValue))), ("duration_ms", .int(durationMilliseconds))])
     }
 }

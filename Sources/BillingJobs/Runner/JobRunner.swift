@@ -245,6 +245,8 @@ public struct JobRunner: Sendable {
         let result = report(runID: runID, status: status, output: output, error: failure, exit: exit)
         do {
             let finish = { (db: PostgresConnection) throws in
+                // The report's rows, for `supportbill runs show` (a dry run's would be rolled back).
+                if !request.dryRun { try StoredReport.save(db, runID: runID, records: records) }
                 try JobRunStore.finish(db, id: runID, status: status.rawValue, stats: result.stats, error: failure)
             }
             if nested { try db.savepoint(finish) } else { try db.transaction(finish) }

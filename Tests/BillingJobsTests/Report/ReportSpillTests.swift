@@ -88,6 +88,7 @@ struct ReportSpillTests {
     /// Without what differs between two runs: the run id and the duration.
     private func normalized(_ text: String, _ report: JobReport) -> String {
         text.replacingOccurrences(of: "run \(report.runID ?? 0)", with: "run N")
+            .replacingOccurrences(of: "runs show \(report.runID ?? 0)", with: "runs show N")
             .replacingOccurrences(of: "\"run_id\": \(report.runID ?? 0)", with: "\"run_id\": N")
             .replacingOccurrences(of: "\(report.durationMilliseconds) ms", with: "N ms")
     }

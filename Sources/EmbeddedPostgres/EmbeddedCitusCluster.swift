@@ -88,7 +88,13 @@ public final class EmbeddedCitusCluster: Sendable {
         let names = ["coordinator"] + (0..<max(options.workerCount, 0)).map { "worker-\($0 + 1)" }
         let started = StartedNodes(count: names.count)
         DispatchQueue.concurrentPerform(iterations: names.count) { index in
-            let nodeOptions = EmbeddedPostgres.Options(directory: directory + "/" + names[index], removeOnStop: options.removeOnStop, settings: nodeSettings)
+            let nodeDirectory = directory + "/" + names[index]
+            var settings = nodeSettings
+            // How a node reaches itself (the rebalancer's background tasks connect to the local
+            // node): 'localhost' by default, i.e. TCP, which these nodes do not listen on.
+            // EmbeddedPostgres puts the socket in <directory>/socket.
+            settings["citus.local_hostname"] = "'\(nodeDirectory)/socket'"
+            let nodeOptions = EmbeddedPostgres.Options(directory: nodeDirectory, removeOnStop: options.removeOnStop, settings: settings)
             started.set(index, Result { try EmbeddedPostgres.start(nodeOptions) })
         }
         let results = started.results()

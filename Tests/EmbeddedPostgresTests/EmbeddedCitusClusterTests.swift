@@ -21,7 +21,7 @@ struct EmbeddedCitusClusterTests {
         #expect(installation.defaultVersion.range(of: #"^\d+\.\d+-\d+$"#, options: .regularExpression) != nil)
     }
 
-    @Test("starts, has two active workers, spreads a distributed table over both, replicates a reference table to every node, stops and removes its directory",
+    @Test("starts, has two active workers, spreads a distributed table over both, moves and rebalances its shards, replicates a reference table to every node, stops and removes its directory",
           .enabled(if: CitusInstallation.isAvailable, "Citus is not installed (see the capability test's line)"))
     func cluster() throws {
         let cluster = try EmbeddedCitusCluster.start()
@@ -72,6 +72,36 @@ struct EmbeddedCitusClusterTests {
         #expect(try db.query("SELECT sum(amount)::bigint FROM spread").scalar(Int64.self) == 50_050_000)
         // A single customer's rows are on one shard: the coordinator routes the query there.
         #expect(try db.query("SELECT amount FROM spread WHERE customer_id = $1", [Int64(777)]).scalar(Int64.self) == 77_700)
+
+        // Shards move between workers (what adding a worker and rebalancing does): four shards
+        // moved by hand, then the rebalancer (a background task that connects to its own node
+        // through citus.local_hostname, here the socket directory) evens the counts out again.
+        for node in cluster.nodes {
+            let conn = try node.connect()
+            #expect(try conn.query("SELECT current_setting('citus.local_hostname')").scalar(String.self) == node.socketDirectory)
+            conn.close()
+        }
+        let (firstWorker, secondWorker) = (cluster.workers[0], cluster.workers[1])
+        let shardsOn = "SELECT count(*)::bigint FROM citus_shards WHERE table_name = 'spread'::regclass AND nodename = $1"
+        var moving: [Int64] = []
+        try db.stream("""
+            SELECT shardid FROM citus_shards WHERE table_name = 'spread'::regclass AND nodename = $1 ORDER BY shardid LIMIT 4
+            """, [firstWorker.socketDirectory]) { row in moving.append(try row.decode(0, as: Int64.self)) }
+        for shard in moving {
+            _ = try db.query("SELECT citus_move_shard_placement($1, $2, $3, $4, $5, shard_transfer_mode => 'block_writes')",
+                             [shard, firstWorker.socketDirectory, Int32(firstWorker.port), secondWorker.socketDirectory, Int32(secondWorker.port)])
+        }
+        #expect(try db.query(shardsOn, [firstWorker.socketDirectory]).scalar(Int64.self) == 12)
+        #expect(try db.query(shardsOn, [secondWorker.socketDirectory]).scalar(Int64.self) == 20)
+        _ = try db.query("SELECT citus_rebalance_start(shard_transfer_mode => 'block_writes')")
+        _ = try db.query("SELECT citus_rebalance_wait()")
+        #expect(try db.query("SELECT state::text FROM pg_dist_background_job ORDER BY job_id DESC LIMIT 1").scalar(String.self) == "finished")
+        // The default strategy stops within 10% of the average (16 shards per worker).
+        let afterFirst = try db.query(shardsOn, [firstWorker.socketDirectory]).scalar(Int64.self) ?? 0
+        let afterSecond = try db.query(shardsOn, [secondWorker.socketDirectory]).scalar(Int64.self) ?? 0
+        #expect(afterFirst + afterSecond == 32)
+        #expect((15...17).contains(afterFirst) && (15...17).contains(afterSecond), "after rebalancing: \(afterFirst) and \(afterSecond) shards")
+        #expect(try db.query("SELECT sum(amount)::bigint FROM spread").scalar(Int64.self) == 50_050_000)
 
         // A reference table: a full copy on every node, the coordinator included.
         try db.execute("CREATE TABLE currencies_ref (code text PRIMARY KEY, minor_units smallint NOT NULL)")

@@ -149,7 +149,7 @@ struct RollupTargets {
                                       minutes: nil, quantity: ExactDecimal(1), unitPrice: unit, amount: unit, currency: service.currency,
                                       periodStart: month.firstDay, periodEnd: month.next.firstDay))
         case .fee(_, let start):
-            guard lock == nil ? feeDue(service, start) : withinTerm(service, start) else { return .nothing }
+            guard lock == nil ? feeDue(service, start) : withinTerm(service, start) && anchored(service, start) else { return .nothing }
             let unit = try lock?.unitPrice ?? price(of: service).recurringFee
             guard unit != 0 else { return .nothing }
             var end: LocalDate? = service.endsOn
@@ -179,6 +179,16 @@ struct RollupTargets {
                                       currency: service.currency, periodStart: month.firstDay, periodEnd: month.next.firstDay,
                                       includedMinutes: included, incrementMinutes: increments[line]))
         }
+    }
+
+    /// Whether an issued fee period starting on `start` still follows the service's anchor: a
+    /// monthly anniversary of `starts_on` (so a later change of `period_months` keeps it), or
+    /// `starts_on` itself for a lifetime period. A corrected `starts_on` on another day of the
+    /// month moves the anchor: the periods of the old anchor are no longer due (credited), those
+    /// of the new one are billed, as one run over the corrected term would (DESIGN §7.1).
+    private func anchored(_ service: RollupService, _ start: LocalDate) -> Bool {
+        if service.periodMonths == 0 { return start == service.startsOn }
+        return BillingPeriod.anniversary(containing: start, anchor: service.startsOn, months: 1)?.range.start == start
     }
 
     /// Whether `start` lies within the service's term.

@@ -97,7 +97,7 @@ public struct ThresholdTopupJob: BillingJob {
         for event in written.events {
             output.count("events")
             output.append(.events, ReportRecord(customerID: event.customerID, sortKey: event.sourceKey, fields: [
-                ("id", .int(event.id)), ("at", .string(asOf.description)), ("customer_id", .int(event.customerID)), ("entity", "invoice"),
+                ("id", .int(event.id)), ("at", .string(asOf.description)), ("customer_id", .int(event.customerID)), ("entity", .string(event.entity)),
                 ("entity_id", .int(event.invoiceID)), ("event", .string(event.event)), ("detail", event.detail),
                 ("source_key", .string(event.sourceKey)),
             ]))

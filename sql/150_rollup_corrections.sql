@@ -6,9 +6,9 @@
 --   makes no invoice of total 0. The rollup records them here instead, so that they are
 --   settled once, and never considered or reported as pending again. The items themselves stay
 --   as other jobs wrote them (the runner may only attach such an item to an invoice).
--- * Time entry changes. Every insert, edit and delete of a time entry on a metered service is
---   noted with the instant it was worked at (both sides of an edit, so a re-dated entry marks
---   its old and its new month). The rollup deletes the notes of the months it re-rated; what is
+-- * Time entry changes. Every insert, edit and delete of a time entry on a metered service in a
+--   month that may have closed is noted with the instant it was worked at (both sides of an
+--   edit, so a re-dated entry marks its old and its new month). The rollup deletes the notes of the months it re-rated; what is
 --   left in months older than its window is a late entry that no timer run bills: the run's
 --   notices name the command that bills it, and `supportbill check` lists it
 --   (`late_entry_before_window`, docs/data-defects.md). The notes are a small queue (the
@@ -37,8 +37,16 @@ CREATE INDEX rollup_entry_changes_customer_idx ON rollup_entry_changes (customer
 COMMENT ON TABLE rollup_entry_changes IS
     'monthly-rollup: time entries of metered services changed since their month was last re-rated';
 
--- The entries of a statement that touch a metered service (the entry's, else its ticket's).
+-- The entries of a statement that touch a metered service (the entry's, else its ticket's) and
+-- may lie in a month that has closed somewhere: worked before the 1st of the current UTC month
+-- plus 14 hours (UTC+14 is the earliest zone, UTC-12 the latest; an entry after that bound is in
+-- a month still open in every zone, which the first run after the month re-rates anyway). The
+-- bound only decides what is worth noting for the report, never what is billed, so the clock
+-- of the writing session may draw it: noting too much is harmless, and the time worked now in
+-- the open month (nearly all inserts) costs no note.
 CREATE FUNCTION supportbill_rollup_note_entries() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    bound timestamptz := (date_trunc('month', now() AT TIME ZONE 'UTC') + interval '14 hours') AT TIME ZONE 'UTC';
 BEGIN
     IF TG_OP = 'INSERT' THEN
         INSERT INTO rollup_entry_changes (customer_id, time_entry_id, worked_at)
@@ -47,7 +55,7 @@ BEGIN
           LEFT JOIN tickets t ON n.service_id IS NULL AND t.id = n.ticket_id
           JOIN services s ON s.id = COALESCE(n.service_id, t.service_id)
           JOIN plans p ON p.id = s.plan_id
-         WHERE p.billing = 'metered' AND n.billable;
+         WHERE p.billing = 'metered' AND n.billable AND n.worked_at < bound;
     ELSIF TG_OP = 'UPDATE' THEN
         INSERT INTO rollup_entry_changes (customer_id, time_entry_id, worked_at)
         SELECT DISTINCT x.customer_id, x.id, x.worked_at
@@ -67,7 +75,7 @@ BEGIN
           LEFT JOIN tickets t ON x.service_id IS NULL AND t.id = x.ticket_id
           JOIN services s ON s.id = COALESCE(x.service_id, t.service_id)
           JOIN plans p ON p.id = s.plan_id
-         WHERE p.billing = 'metered';
+         WHERE p.billing = 'metered' AND x.worked_at < bound;
     ELSE
         INSERT INTO rollup_entry_changes (customer_id, time_entry_id, worked_at)
         SELECT o.customer_id, o.id, o.worked_at
@@ -75,7 +83,7 @@ BEGIN
           LEFT JOIN tickets t ON o.service_id IS NULL AND t.id = o.ticket_id
           JOIN services s ON s.id = COALESCE(o.service_id, t.service_id)
           JOIN plans p ON p.id = s.plan_id
-         WHERE p.billing = 'metered' AND o.billable;
+         WHERE p.billing = 'metered' AND o.billable AND o.worked_at < bound;
     END IF;
     RETURN NULL;
 END

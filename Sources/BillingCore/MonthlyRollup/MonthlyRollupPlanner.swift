@@ -144,7 +144,9 @@ public enum MonthlyRollupPlanner {
                 // No invoice (its total would be 0) and the items cancel out by themselves: they
                 // are settled without one, once.
                 plan.netted.append(RollupNetting(currency: group.currency, month: group.month, itemIDs: open.map(\.id)))
-                plan.notices.append("customer \(input.customerID): \(open.count) uninvoiced item\(open.count == 1 ? "" : "s") of \(group.month) in \(group.currency) net to 0 (items \(open.map { String($0.id) }.joined(separator: ", "))): settled without an invoice")
+                // Kinds, not ids, in the notice: a simulation rolls back and the ids differ.
+                let kinds = Set(open.map(\.kind)).sorted().joined(separator: ", ")
+                plan.notices.append("customer \(input.customerID): \(open.count) uninvoiced item\(open.count == 1 ? "" : "s") (\(kinds)) of \(group.month) in \(group.currency) net to 0: settled without an invoice (rollup_netted_items)")
             }
         }
         return plan

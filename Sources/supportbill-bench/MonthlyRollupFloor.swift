@@ -7,11 +7,11 @@ import BillingCore
 ///    job: each customer's month as two instants, with the exact `AT TIME ZONE` test only for
 ///    entries within 3 hours of a bound);
 /// 2. lines: usage (billed = max(0, U - included), amount half-up), setup fees of services
-///    starting in M, and recurring fees of the anniversary periods billed in M (from the anchor,
+///    starting in M, and recurring fees (fees on every plan kind, DESIGN §4 as amended) of the anniversary periods billed in M (from the anchor,
 ///    clamped by PostgreSQL's month arithmetic; in advance: the month before, never before the
 ///    month of `starts_on`);
-/// 3. other jobs' uninvoiced items of M (per-incident items), attached;
-/// 4. one invoice per customer and currency with a total other than 0: drafts inserted, items
+/// 3. other jobs' uninvoiced items of M and of earlier months (per-incident items), attached;
+/// 4. one invoice per customer, currency and month with a total other than 0: drafts inserted, items
 ///    inserted, attached items updated, then issued with `due_on` = local as-of + due_days.
 ///
 /// Checked against the job: `invoices`, `issued`, `items`, `items_attached`, and per currency
@@ -64,7 +64,7 @@ enum MonthlyRollupFloor {
                   FROM services s
                   JOIN plans p ON p.id = s.plan_id
                   JOIN plan_prices pp ON pp.plan_id = s.plan_id AND pp.currency = s.currency
-                 WHERE p.billing IN ('recurring', 'metered') AND s.status <> 'pending' AND pp.setup_fee > 0
+                 WHERE s.status <> 'pending' AND pp.setup_fee > 0
                    AND (s.ends_on IS NULL OR s.ends_on > s.starts_on) AND s.starts_on >= $1 AND s.starts_on < $2
                 UNION ALL
                 SELECT s.customer_id, s.id, s.currency, 'recurring_fee', p.name || ', from ' || s.starts_on, NULL, 1,
@@ -73,7 +73,7 @@ enum MonthlyRollupFloor {
                   FROM services s
                   JOIN plans p ON p.id = s.plan_id
                   JOIN plan_prices pp ON pp.plan_id = s.plan_id AND pp.currency = s.currency
-                 WHERE p.billing IN ('recurring', 'metered') AND s.status <> 'pending' AND pp.recurring_fee > 0
+                 WHERE s.status <> 'pending' AND pp.recurring_fee > 0
                    AND p.period_months = 0 AND (s.ends_on IS NULL OR s.ends_on > s.starts_on)
                    AND s.starts_on >= $1 AND s.starts_on < $2
                 UNION ALL
@@ -92,7 +92,7 @@ enum MonthlyRollupFloor {
                      SELECT (s.starts_on + make_interval(months => k * p.period_months))::date AS start,
                             (s.starts_on + make_interval(months => (k + 1) * p.period_months))::date AS next_start
                  ) f
-                 WHERE p.billing IN ('recurring', 'metered') AND s.status <> 'pending' AND pp.recurring_fee > 0
+                 WHERE s.status <> 'pending' AND pp.recurring_fee > 0
                    AND p.period_months > 0 AND (s.ends_on IS NULL OR s.ends_on > s.starts_on)
                    AND f.start >= $1 AND f.start < ($2::date + interval '1 month')::date
                    AND (s.ends_on IS NULL OR f.start < s.ends_on)
@@ -100,28 +100,33 @@ enum MonthlyRollupFloor {
                             THEN greatest((date_trunc('month', f.start) - interval '1 month')::date, date_trunc('month', s.starts_on)::date)
                             ELSE date_trunc('month', f.start)::date END = $1::date
                 """, [first, next, label]),
+            // Other jobs' uninvoiced items of M and of every earlier month (invoiced whatever
+            // their age, DESIGN §7.1), each on its own month's period invoice: the synthetic
+            // history is not the rollup's (source keys `hist:`), so no earlier month of the
+            // rollup is issued and none needs an adjustment invoice.
             Floors.Step("""
                 CREATE TEMP TABLE f_open ON COMMIT DROP AS
-                SELECT b.id, b.customer_id, b.currency, b.amount
+                SELECT b.id, b.customer_id, b.currency, b.amount, date_trunc('month', b.period_start)::date AS month
                   FROM billable_items b
-                 WHERE b.invoice_id IS NULL AND b.rollup_line IS NULL AND b.period_start >= $1 AND b.period_start < $2
-                """, [first, next]),
+                 WHERE b.invoice_id IS NULL AND b.rollup_line IS NULL AND b.period_start < $1
+                   AND NOT EXISTS (SELECT 1 FROM rollup_netted_items n WHERE n.customer_id = b.customer_id AND n.item_id = b.id)
+                """, [next]),
             Floors.Step("""
                 CREATE TEMP TABLE f_invoices ON COMMIT DROP AS
-                SELECT x.customer_id, x.currency, sum(x.amount)::bigint AS total,
+                SELECT x.customer_id, x.currency, x.month, sum(x.amount)::bigint AS total,
                        count(*) FILTER (WHERE NOT x.attached) AS items, count(*) FILTER (WHERE x.attached) AS attached,
-                       'mr:period:' || x.customer_id || ':' || x.currency || ':' || $1 AS source_key
-                  FROM (SELECT customer_id, currency, amount, false AS attached FROM f_lines
+                       'mr:period:' || x.customer_id || ':' || x.currency || ':' || to_char(x.month, 'YYYY-MM') AS source_key
+                  FROM (SELECT customer_id, currency, amount, false AS attached, $1::date AS month FROM f_lines
                         UNION ALL
-                        SELECT customer_id, currency, amount, true FROM f_open) x
-                 GROUP BY x.customer_id, x.currency
+                        SELECT customer_id, currency, amount, true, month FROM f_open) x
+                 GROUP BY x.customer_id, x.currency, x.month
                 HAVING sum(x.amount) <> 0
-                """, [label]),
+                """, [first]),
             Floors.Step("""
                 INSERT INTO invoices (customer_id, currency, kind, period_start, period_end, status, total, source_key, run_id)
-                SELECT customer_id, currency, 'period', $1, $2, 'draft', total, source_key, $3
+                SELECT customer_id, currency, 'period', month, (month + interval '1 month')::date, 'draft', total, source_key, $1
                   FROM f_invoices
-                """, [first, next, c.runID]),
+                """, [c.runID]),
             Floors.Step("""
                 INSERT INTO billable_items (customer_id, service_id, invoice_id, kind, description, minutes, quantity, unit_price,
                                             amount, currency, period_start, period_end, source_key, rollup_line, included_minutes, run_id)
@@ -133,9 +138,9 @@ enum MonthlyRollupFloor {
             Floors.Step("""
                 UPDATE billable_items b SET invoice_id = i.id
                   FROM f_open o
-                  JOIN invoices i ON i.source_key = 'mr:period:' || o.customer_id || ':' || o.currency || ':' || $1
+                  JOIN invoices i ON i.source_key = 'mr:period:' || o.customer_id || ':' || o.currency || ':' || to_char(o.month, 'YYYY-MM')
                  WHERE b.id = o.id
-                """, [label]),
+                """, []),
             Floors.Step("""
                 UPDATE invoices i SET status = 'issued', issued_at = $2, due_on = ($2::timestamptz AT TIME ZONE c.timezone)::date + $3::int
                   FROM customers c

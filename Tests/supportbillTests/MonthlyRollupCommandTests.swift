@@ -26,7 +26,7 @@ struct MonthlyRollupCommandTests {
         })
     }
 
-    @Test("the demo bills October: 335.00, 32.25, 200.00, 41250 JPY, 49.00 and a 49.00 incident; Blue Yonder is skipped; the rerun bills nothing; a late entry adds 30.00")
+    @Test("the demo bills October: 335.00, 32.25, 99.00, 200.00, 41250 JPY, 49.00 and a 49.00 incident; Blue Yonder is skipped; the rerun bills nothing; a late entry adds 30.00")
     func demo() throws {
         let result = try ChildProcess.supportbill(["demo", "--month", "2026-10"])
         #expect(result.status == 0, "\(result.stderr)")
@@ -41,8 +41,11 @@ struct MonthlyRollupCommandTests {
             "  customer 6  period  2026-10-01..2026-10-31  issued  due 2026-11-15  total 41250 JPY",
             "  customer 8  period  2026-10-01..2026-10-31  issued  due 2026-11-16  total 49.00 USD",
             // 616.25 of fees and usage, plus Litware's per-incident ticket (49.00 in the demo's
-            // jobs directory) that contract-expiry-rollover emitted and the rollup invoiced.
-            "USD  invoiced 665.25 USD",
+            // jobs directory) that contract-expiry-rollover emitted and the rollup invoiced,
+            // plus Tailspin's incident pack (99.00: fees on every plan kind, DESIGN §4 as amended).
+            "USD  invoiced 764.25 USD",
+            "  customer 4  period  2026-10-01..2026-10-31  issued  due 2026-11-15  total 99.00 USD",
+            "Incident Pack (10 per month), 2026-10-11..2026-11-10",
             "  customer 7  period  2026-10-01..2026-10-31  issued  due 2026-11-15  total 49.00 USD",
             "customer 9: service 8 (plan retainer-q) has no price in EUR: add a plan_prices row for plan 7 in EUR, then re-run",
             "Support time 2026-10: 4.25 h worked, 2 h included",

@@ -19,6 +19,8 @@ public struct MonthlyRollupInput: Sendable {
     public var dueDays: Int
     /// false: invoices stay drafts for finance to review.
     public var issue: Bool
+    /// Tests only: corrections switched off, to show the convergence property test needs them.
+    public var disabledCorrections: Set<MonthlyRollupPlanner.Correction> = []
 
     public init(customerID: Int64, localAsOf: LocalDate, asOf: Instant, window: RollupWindow, services: [RollupService], usage: [RollupUsage], invoices: [RollupInvoice], openItems: [RollupItem], dueDays: Int, issue: Bool) {
         self.customerID = customerID

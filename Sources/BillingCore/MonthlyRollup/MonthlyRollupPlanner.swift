@@ -41,6 +41,18 @@ public enum MonthlyRollupPlanner {
         }
     }
 
+    /// The corrections a run makes, each of which a test can switch off
+    /// (`MonthlyRollupInput.disabledCorrections`) to show that the convergence property test
+    /// catches its absence. Production runs never disable any.
+    public enum Correction: String, Sendable, Hashable, CaseIterable {
+        /// Differences of issued months go on adjustment invoices.
+        case issuedMonths = "issued_months"
+        /// Other jobs' uninvoiced items of months before the window are invoiced.
+        case olderOpenItems = "older_open_items"
+        /// Uninvoiced items of a month that net to 0 are settled without an invoice.
+        case netting
+    }
+
     public static func periodInvoiceKey(customer: Int64, currency: CurrencyCode, month: YearMonth) -> String {
         "mr:period:\(customer):\(currency):\(month)"
     }
@@ -103,20 +115,17 @@ public enum MonthlyRollupPlanner {
             }
         }
 
+        // Other jobs' uninvoiced items of every closed month up to the window's last, whatever
+        // their age (DESIGN §7.1): a month before the window is visited for them alone (its
+        // lines are not re-rated), on its period invoice while it has none issued, else on an
+        // adjustment invoice of that month.
         var openItems: [Group: [RollupItem]] = [:]
-        var older: [YearMonth: Int] = [:]
         for item in input.openItems {
-            guard let start = item.periodStart else { continue }
-            let month = start.yearMonth
-            if window.contains(month) {
-                openItems[Group(currency: item.currency, month: month), default: []].append(item)
-                if groups[Group(currency: item.currency, month: month)] == nil { groups[Group(currency: item.currency, month: month)] = [:] }
-            } else if month < first {
-                older[month, default: 0] += 1
-            }
-        }
-        for (month, count) in older.sorted(by: { $0.key < $1.key }) {
-            plan.notices.append("customer \(input.customerID): \(count) uninvoiced item\(count == 1 ? "" : "s") for \(month), before this run's window: run monthly-rollup --period \(month) --customer \(input.customerID) to invoice \(count == 1 ? "it" : "them")")
+            guard let start = item.periodStart, start.yearMonth <= window.months.last ?? first else { continue }
+            if start.yearMonth < first && input.disabledCorrections.contains(.olderOpenItems) { continue }
+            let group = Group(currency: item.currency, month: start.yearMonth)
+            openItems[group, default: []].append(item)
+            if groups[group] == nil { groups[group] = [:] }
         }
         // Drafts of the window are visited even when nothing changed: `issue = true` issues them.
         for invoice in input.invoices where invoice.isDraft && window.contains(invoice.month) {
@@ -127,10 +136,17 @@ public enum MonthlyRollupPlanner {
 
         for group in groups.keys.sorted() {
             let invoices = input.invoices.filter { $0.currency == group.currency && $0.month == group.month }.sorted { $0.id < $1.id }
-            if let invoicePlan = try reconcile(group, lines: groups[group] ?? [:], invoices: invoices,
-                                               open: (openItems[group] ?? []).sorted { $0.id < $1.id },
+            let open = (openItems[group] ?? []).sorted { $0.id < $1.id }
+            if let invoicePlan = try reconcile(group, lines: groups[group] ?? [:], invoices: invoices, open: open,
                                                billed: billed, input: input) {
                 plan.invoices.append(invoicePlan)
+            } else if !open.isEmpty, try MoneyMath.sum(open.map(\.amount)) == 0, !input.disabledCorrections.contains(.netting) {
+                // No invoice (its total would be 0) and the items cancel out by themselves: they
+                // are settled without one, once.
+                plan.netted.append(RollupNetting(currency: group.currency, month: group.month, itemIDs: open.map(\.id)))
+                // Kinds, not ids, in the notice: a simulation rolls back and the ids differ.
+                let kinds = Set(open.map(\.kind)).sorted().joined(separator: ", ")
+                plan.notices.append("customer \(input.customerID): \(open.count) uninvoiced item\(open.count == 1 ? "" : "s") (\(kinds)) of \(group.month) in \(group.currency) net to 0: settled without an invoice (rollup_netted_items)")
             }
         }
         return plan
@@ -150,11 +166,12 @@ public enum MonthlyRollupPlanner {
         }
 
         // The month is issued: differences go on an adjustment invoice.
+        if input.disabledCorrections.contains(.issuedMonths) && open.isEmpty { return nil }
         let adjustments = invoices.filter { $0.kind == .adjustment }
         let vehicle = adjustments.last { $0.isDraft }
         let key = vehicle?.sourceKey ?? adjustmentInvoiceKey(customer: input.customerID, currency: group.currency, month: group.month, sequence: adjustments.count + 1)
         var desired: [RollupLine: RollupItemPlan] = [:]
-        for (line, target) in lines {
+        for (line, target) in lines where !input.disabledCorrections.contains(.issuedMonths) {
             let prior = (billed[line]?.items ?? []).filter { $0.invoice.id != vehicle?.id }.map(\.item)
             let delta = try MoneyMath.add(target?.amount ?? 0, -MoneyMath.sum(prior.map(\.amount)))
             guard delta != 0 else { continue }

@@ -1,7 +1,15 @@
-/// A service on a `recurring` or `metered` plan (status not pending), with its plan and its
-/// price in the service's currency (nil when plan_prices has none).
+/// A service (status not pending) with its plan and its price in the service's currency (nil
+/// when plan_prices has none). Every plan kind pays its fees through the rollup (DESIGN §4 as
+/// amended: `incidents` and `prepaid` plans sell packages too); only `metered` plans bill usage.
 public struct RollupService: Sendable, Hashable {
-    public enum Billing: String, Sendable { case recurring, metered }
+    public enum Billing: String, Sendable {
+        case recurring, metered, prepaid, incidents
+
+        /// Whether the rollup needs a price in the service's currency to bill the service. A
+        /// pre-paid or incidents plan without one has no fees to bill (threshold-topup reports a
+        /// pre-paid service's missing price; an incidents plan needs none to grant incidents).
+        public var requiresPrice: Bool { self == .recurring || self == .metered }
+    }
 
     public let id: Int64
     public let planID: Int64
@@ -38,4 +46,7 @@ public struct RollupService: Sendable, Hashable {
 
     /// False for a term that ends on or before its first day: such a service never ran.
     public var hasTerm: Bool { endsOn.map { $0 > startsOn } ?? true }
+
+    /// Whether its plan has a recurring or setup fee in its currency.
+    public var hasFees: Bool { (price?.recurringFee ?? 0) > 0 || (price?.setupFee ?? 0) > 0 }
 }

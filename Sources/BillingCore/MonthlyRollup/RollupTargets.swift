@@ -16,8 +16,10 @@
 ///     Aug invoice        Nov invoice (started Nov 3 < Nov 10: paid in full, no proration)
 ///                                            Feb 3: after the term, never billed
 ///
-/// Setup fee: once, in the month of `starts_on`. `period_months = 0` on a recurring plan: one
-/// fee for the whole term, billed like the setup fee.
+/// Setup fee: once, in the month of `starts_on`. `period_months = 0`: one fee for the whole
+/// term, billed like the setup fee. Fees are billed on every plan kind (DESIGN §4 as amended:
+/// an incidents plan of 10 incidents a month at 99.00 bills 99.00 per period; a pre-paid plan
+/// may charge a setup fee); usage only on metered plans.
 ///
 /// Usage (metered plans): U = the month's billable minutes, each entry rounded up to the plan's
 /// increment; billed = max(0, U - included_minutes) at `hourly_rate`, rounded half-up once for
@@ -58,6 +60,8 @@ struct RollupTargets {
         for service in services.values.sorted(by: { $0.id < $1.id }) {
             let overlaps = service.startsOn < search.end && (service.endsOn.map { $0 > search.start } ?? true)
             guard overlaps || usedServices.contains(service.id) else { continue }
+            // A pre-paid or incidents service is the rollup's only through its fees.
+            guard service.billing.requiresPrice || service.hasFees else { continue }
             if service.status == "cancelled" && service.endsOn == nil {
                 throw BillingError.invalidInput("service \(service.id) (plan \(service.planCode)) is cancelled but has no ends_on: set the date its term ended, then re-run")
             }
@@ -67,6 +71,8 @@ struct RollupTargets {
 
     private func price(of service: RollupService) throws -> RollupPrice {
         guard let price = service.price else {
+            // No price on a pre-paid or incidents plan: no fees (see `Billing.requiresPrice`).
+            if !service.billing.requiresPrice { return RollupPrice(recurringFee: 0, setupFee: 0, hourlyRate: 0) }
             throw BillingError.invalidInput("service \(service.id) (plan \(service.planCode)) has no price in \(service.currency): add a plan_prices row for plan \(service.planID) in \(service.currency), then re-run")
         }
         return price
@@ -143,7 +149,7 @@ struct RollupTargets {
                                       minutes: nil, quantity: ExactDecimal(1), unitPrice: unit, amount: unit, currency: service.currency,
                                       periodStart: month.firstDay, periodEnd: month.next.firstDay))
         case .fee(_, let start):
-            guard lock == nil ? feeDue(service, start) : withinTerm(service, start) else { return .nothing }
+            guard lock == nil ? feeDue(service, start) : withinTerm(service, start) && anchored(service, start) else { return .nothing }
             let unit = try lock?.unitPrice ?? price(of: service).recurringFee
             guard unit != 0 else { return .nothing }
             var end: LocalDate? = service.endsOn
@@ -173,6 +179,16 @@ struct RollupTargets {
                                       currency: service.currency, periodStart: month.firstDay, periodEnd: month.next.firstDay,
                                       includedMinutes: included, incrementMinutes: increments[line]))
         }
+    }
+
+    /// Whether an issued fee period starting on `start` still follows the service's anchor: a
+    /// monthly anniversary of `starts_on` (so a later change of `period_months` keeps it), or
+    /// `starts_on` itself for a lifetime period. A corrected `starts_on` on another day of the
+    /// month moves the anchor: the periods of the old anchor are no longer due (credited), those
+    /// of the new one are billed, as one run over the corrected term would (DESIGN §7.1).
+    private func anchored(_ service: RollupService, _ start: LocalDate) -> Bool {
+        if service.periodMonths == 0 { return start == service.startsOn }
+        return BillingPeriod.anniversary(containing: start, anchor: service.startsOn, months: 1)?.range.start == start
     }
 
     /// Whether `start` lies within the service's term.

@@ -20,6 +20,8 @@ public struct ThresholdTopupInput: Sendable, Equatable {
     /// services are examined for a pack like every run's, and the rows consumed.
     public var serviceQueueIDs: [Int64]
     public var rules: ThresholdTopupRules
+    /// Tests only: corrections switched off, to show the convergence property test needs them.
+    public var disabledCorrections: Set<ThresholdTopupPlanner.Correction> = []
 
     public init(customerID: Int64, asOf: Instant, localAsOf: LocalDate, services: [Service], entries: [EntryChange], invoices: [TopupInvoice], serviceQueueIDs: [Int64] = [], rules: ThresholdTopupRules) {
         self.customerID = customerID
@@ -67,6 +69,8 @@ public struct ThresholdTopupInput: Sendable, Equatable {
         public var balance: Int64
         /// Top-up invoices of the service issued on the customer's local as-of date.
         public var topupsIssuedToday: Int
+        /// Its plan now (`services.plan_id`); 0 when unknown (tests of the rules alone).
+        public var planID: Int64 = 0
 
         public init(id: Int64, customerID: Int64, status: ServiceStatus, endsOn: LocalDate?, planCode: String, planName: String, isPrepaid: Bool, incrementMinutes: Int64, currency: Currency, price: Price?, balance: Int64, topupsIssuedToday: Int) {
             self.id = id
@@ -123,8 +127,11 @@ public struct ThresholdTopupInput: Sendable, Equatable {
         public var hourlyRate: Int64?
         /// Rows this customer has for the entry on this service (numbers the next correction).
         public var rows: Int
+        /// The plan of the latest row (sql/151); nil for rows written before it.
+        public var planID: Int64?
 
-        public init(serviceID: Int64, currency: CurrencyCode, netMinutes: Int64, netAmount: Int64, hourlyRate: Int64?, rows: Int) {
+        public init(serviceID: Int64, currency: CurrencyCode, netMinutes: Int64, netAmount: Int64, hourlyRate: Int64?, rows: Int, planID: Int64? = nil) {
+            self.planID = planID
             self.serviceID = serviceID
             self.currency = currency
             self.netMinutes = netMinutes

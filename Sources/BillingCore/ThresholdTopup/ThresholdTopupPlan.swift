@@ -13,6 +13,9 @@ public struct ThresholdTopupPlan: Sendable, Equatable {
     public var consumedServiceQueueIDs: [Int64] = []
     /// Queued entries worked after the run's as-of instant: left in the queue for a later run.
     public var deferredEntryIDs: [Int64] = []
+    /// Why each correction of a debit is made, by the ledger row's source key: the reason of its
+    /// `debit_corrected` audit event.
+    public var corrections: [String: String] = [:]
 
     public init(customerID: Int64) {
         self.customerID = customerID
@@ -35,8 +38,11 @@ public struct ThresholdTopupPlan: Sendable, Equatable {
         public var minutes: Int64?
         public var hourlyRate: Int64?
         public var sourceKey: String
+        /// The plan the row is made on (debits and their corrections); nil for invoice credits.
+        public var planID: Int64?
 
-        public init(serviceID: Int64, amount: Int64, currency: CurrencyCode, reason: Reason, timeEntryID: Int64?, invoiceID: Int64?, minutes: Int64?, hourlyRate: Int64?, sourceKey: String) {
+        public init(serviceID: Int64, amount: Int64, currency: CurrencyCode, reason: Reason, timeEntryID: Int64?, invoiceID: Int64?, minutes: Int64?, hourlyRate: Int64?, sourceKey: String, planID: Int64? = nil) {
+            self.planID = planID
             self.serviceID = serviceID
             self.amount = amount
             self.currency = currency

@@ -21,6 +21,16 @@
 /// another customer) throws `BillingError.invalidInput` with a reason a person can act on; the
 /// job then writes nothing for the customer.
 public enum ThresholdTopupPlanner {
+    /// The corrections a run makes that a test can switch off
+    /// (`ThresholdTopupInput.disabledCorrections`) to show that the convergence property test
+    /// catches their absence. Production runs never disable any.
+    public enum Correction: String, Sendable, Hashable, CaseIterable {
+        /// A debited entry re-dated after the run's as-of is given back until it is worked.
+        case redated
+        /// A debit made on another plan than the service's now is re-rated at the plan's terms.
+        case planCorrected = "plan_corrected"
+    }
+
     public static func plan(_ input: ThresholdTopupInput) throws -> ThresholdTopupPlan {
         var plan = ThresholdTopupPlan(customerID: input.customerID)
         plan.consumedServiceQueueIDs = input.serviceQueueIDs
@@ -111,6 +121,7 @@ public enum ThresholdTopupPlanner {
         let customer = input.customerID
         // What the ledger should hold for the entry now, for this customer: (service, minutes, rate).
         var target: (service: ThresholdTopupInput.Service, minutes: Int64, rate: Int64)?
+        var deferred = false
         if let entry = change.entry, entry.customerID == customer {
             guard let ticketCustomer = entry.ticketCustomerID else {
                 throw BillingError.invalidInput("time entry \(change.entryID) refers to ticket \(entry.ticketID), which does not exist")
@@ -128,10 +139,16 @@ public enum ThresholdTopupPlanner {
                         "time entry \(change.entryID) of customer \(customer) is charged to service \(serviceID), which belongs to customer \(service.customerID)")
                 }
                 if service.isPrepaid && entry.billable {
-                    guard entry.workedAt <= input.asOf else { return false }
-                    let price = try requirePrice(service)
-                    let minutes = try MoneyMath.roundUp(minutes: entry.minutes, toIncrement: service.incrementMinutes)
-                    target = (service, minutes, price.hourlyRate)
+                    if entry.workedAt > input.asOf {
+                        // Not worked yet: it stays queued. Re-dated after as-of once debited,
+                        // its debit is given back below until it is worked (DESIGN §7.1).
+                        deferred = true
+                        if input.disabledCorrections.contains(.redated) { return false }
+                    } else {
+                        let price = try requirePrice(service)
+                        let minutes = try MoneyMath.roundUp(minutes: entry.minutes, toIncrement: service.incrementMinutes)
+                        target = (service, minutes, price.hourlyRate)
+                    }
                 }
             }
         }
@@ -140,27 +157,54 @@ public enum ThresholdTopupPlanner {
         func key(_ serviceID: Int64, _ rows: Int) -> String {
             "tt:adj:\(change.entryID):\(customer):\(serviceID):\(rows + 1)"
         }
-        // Give back what is debited on services the entry no longer belongs to.
+        // Give back what is debited on services the entry no longer belongs to (or while it is
+        // dated after as-of).
         for debit in change.debits.sorted(by: { $0.serviceID < $1.serviceID })
         where debit.serviceID != target?.service.id && !debit.isSettled {
+            let why: String
+            if change.entry == nil {
+                why = "entry deleted"
+            } else if let entry = change.entry, entry.customerID != customer {
+                why = "entry moved to customer \(entry.customerID)"
+            } else if deferred {
+                why = "entry re-dated after as-of (\(change.entry?.workedAt.description ?? "")): not worked yet"
+            } else if change.entry?.billable == false {
+                why = "entry withdrawn (not billable)"
+            } else if let now = change.entry?.effectiveServiceID, now != debit.serviceID {
+                why = services[now]?.isPrepaid == true ? "entry moved to service \(now)" : "entry moved to service \(now), which is not pre-paid"
+            } else {
+                why = "service \(debit.serviceID) is no longer on a pre-paid plan"
+            }
             plan.ledger.append(ThresholdTopupPlan.LedgerRow(
                 serviceID: debit.serviceID, amount: -debit.netAmount, currency: debit.currency, reason: .adjustment,
                 timeEntryID: change.entryID, invoiceID: nil, minutes: -debit.netMinutes, hourlyRate: debit.hourlyRate,
-                sourceKey: key(debit.serviceID, debit.rows)))
+                sourceKey: key(debit.serviceID, debit.rows), planID: debit.planID))
+            plan.corrections[key(debit.serviceID, debit.rows)] = why
             rowsPlanned += 1
         }
+        if deferred { return false }
         guard let target else { return true }
+        let planID: Int64? = target.service.planID == 0 ? nil : target.service.planID
         let existing = change.debits.first { $0.serviceID == target.service.id }
         if let existing, !existing.isSettled {
-            guard existing.netMinutes != target.minutes else { return true }
-            let rate = existing.hourlyRate ?? target.rate
+            // A debit made on another plan than the service's now (its plan was corrected) is
+            // re-rated at the plan's terms; a price change of the same plan never re-rates it.
+            let replanned = existing.planID != nil && planID != nil && existing.planID != planID
+                && !input.disabledCorrections.contains(.planCorrected)
+            let rate = replanned ? target.rate : existing.hourlyRate ?? target.rate
             let owed = -(try MoneyMath.amount(minutes: target.minutes, ratePerHour: rate))
+            guard existing.netMinutes != target.minutes || (replanned && owed != existing.netAmount) else { return true }
             let (minutes, overflow) = target.minutes.subtractingReportingOverflow(existing.netMinutes)
             guard !overflow else { throw BillingError.overflow("\(target.minutes) - \(existing.netMinutes) minutes") }
+            let why = replanned
+                ? "service \(target.service.id) moved to plan \(target.service.planCode): \(target.minutes) min at \(target.service.currency.format(rate))/h"
+                : "entry edited: \(existing.netMinutes) -> \(target.minutes) rounded minutes"
             plan.ledger.append(ThresholdTopupPlan.LedgerRow(
                 serviceID: target.service.id, amount: try MoneyMath.add(owed, -existing.netAmount),
                 currency: existing.currency, reason: .adjustment, timeEntryID: change.entryID, invoiceID: nil,
-                minutes: minutes, hourlyRate: rate, sourceKey: key(target.service.id, existing.rows)))
+                minutes: minutes, hourlyRate: rate, sourceKey: key(target.service.id, existing.rows),
+                planID: replanned ? planID : existing.planID ?? planID))
+            plan.corrections[key(target.service.id, existing.rows)] = why
         } else {
             let amount = -(try MoneyMath.amount(minutes: target.minutes, ratePerHour: target.rate))
             let first = change.ledgerRowsAnyCustomer == 0 && rowsPlanned == 0
@@ -168,7 +212,9 @@ public enum ThresholdTopupPlanner {
                 serviceID: target.service.id, amount: amount, currency: target.service.currency.code,
                 reason: first ? .usage : .adjustment, timeEntryID: change.entryID, invoiceID: nil,
                 minutes: target.minutes, hourlyRate: target.rate,
-                sourceKey: first ? "tt:usage:\(change.entryID)" : key(target.service.id, existing?.rows ?? 0)))
+                sourceKey: first ? "tt:usage:\(change.entryID)" : key(target.service.id, existing?.rows ?? 0),
+                planID: planID))
+            if !first { plan.corrections[key(target.service.id, existing?.rows ?? 0)] = "entry debited again on service \(target.service.id)" }
         }
         return true
     }

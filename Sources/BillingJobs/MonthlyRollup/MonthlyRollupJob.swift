@@ -13,21 +13,32 @@ import Postgres
 public struct MonthlyRollupJob: BillingJob {
     public static let name = JobName.monthlyRollup
     let parameters: MonthlyRollupParameters
+    /// Tests only (never set from jobs/*.toml or the CLI): corrections switched off, so that the
+    /// convergence property test can show it catches their absence.
+    public var disabledCorrections: Set<MonthlyRollupPlanner.Correction> = []
 
     public init(parameters: MonthlyRollupParameters) {
         self.parameters = parameters
     }
 
-    /// Customers with a billable service, with other jobs' uninvoiced items, or with rollup
-    /// invoices recent enough to be re-rated (their services may have gone since).
+    /// Customers with a billable service, with other jobs' uninvoiced items (not netted), with
+    /// changed time entries of the window's months, or with rollup invoices recent enough to be
+    /// re-rated (their services may have gone since).
     public func customers(_ context: JobContext) throws -> [Int64] {
         try context.db.query("""
             SELECT c.id FROM customers c
              WHERE ($1::bigint[] IS NULL OR c.id = ANY($1))
                AND (EXISTS (SELECT 1 FROM services s JOIN plans p ON p.id = s.plan_id
-                             WHERE s.customer_id = c.id AND p.billing IN ('recurring', 'metered') AND s.status <> 'pending')
+                              LEFT JOIN plan_prices pp ON pp.plan_id = s.plan_id AND pp.currency = s.currency
+                             WHERE s.customer_id = c.id AND s.status <> 'pending'
+                               AND (p.billing IN ('recurring', 'metered') OR pp.recurring_fee > 0 OR pp.setup_fee > 0))
                     OR EXISTS (SELECT 1 FROM billable_items b
-                                WHERE b.customer_id = c.id AND b.invoice_id IS NULL AND b.period_start IS NOT NULL)
+                                WHERE b.customer_id = c.id AND b.invoice_id IS NULL AND b.rollup_line IS NULL
+                                  AND b.period_start IS NOT NULL
+                                  AND NOT EXISTS (SELECT 1 FROM rollup_netted_items n
+                                                   WHERE n.customer_id = b.customer_id AND n.item_id = b.id))
+                    OR EXISTS (SELECT 1 FROM rollup_entry_changes q
+                                WHERE q.customer_id = c.id AND q.worked_at >= $2::date - 1)
                     OR EXISTS (SELECT 1 FROM invoices i
                                 WHERE i.customer_id = c.id AND i.kind IN ('period', 'adjustment')
                                   AND i.period_start >= $2 AND i.source_key LIKE 'mr:%'))
@@ -52,6 +63,7 @@ public struct MonthlyRollupJob: BillingJob {
     public func prepare(_ context: JobContext) throws -> JobOutput {
         try MonthlyRollupStore.prepareUsage(context.db, customerFilter: context.customerFilterBind,
                                             first: earliestMonth(context), last: latestMonth(context))
+        try RollupEntryChanges.prepare(context.db)
         return JobOutput()
     }
 
@@ -82,12 +94,13 @@ public struct MonthlyRollupJob: BillingJob {
                 output.skip(customer.id, defect)
                 continue
             }
-            let input = MonthlyRollupInput(
+            var input = MonthlyRollupInput(
                 customerID: customer.id, localAsOf: customer.localAsOf, asOf: context.asOf,
                 window: windows[customer.id] ?? RollupWindow(months: []), services: loaded.services[customer.id] ?? [],
                 usage: loaded.usage[customer.id] ?? [], invoices: loaded.invoices[customer.id] ?? [],
                 openItems: loaded.openItems[customer.id] ?? [], dueDays: parameters.dueDays, issue: parameters.issue
             )
+            input.disabledCorrections = disabledCorrections
             switch MonthlyRollupPlanner.plan(input) {
             case .skip(let reason):
                 output.skip(customer.id, reason)
@@ -105,8 +118,30 @@ public struct MonthlyRollupJob: BillingJob {
         ])
         for plan in plans {
             for invoice in plan.invoices { report(invoice, customer: plan.customerID, written: written, into: &output) }
+            for netting in plan.netted { output.count("items_netted", netting.itemIDs.count) }
         }
+        try lateEntries(active.filter { customer in !output.skipped.contains { $0.customerID == customer.id } }, windows: windows, context, into: &output)
         return output
+    }
+
+    /// The notes of changed time entries (sql/150): those of the months this run re-rated are
+    /// done with; those of months older than the window the timer's runs bill
+    /// (`lookback_months` before the local as-of month, whatever `--period` says) are late
+    /// entries no timer run will bill: each customer and month gets a notice with the command
+    /// that bills it (`supportbill check` lists them too).
+    private func lateEntries(_ customers: [CustomerRecord], windows: [Int64: RollupWindow], _ context: JobContext, into output: inout JobOutput) throws {
+        guard !customers.isEmpty else { return }
+        try RollupEntryChanges.consume(context.db, rerated: customers.compactMap { customer in
+            windows[customer.id]?.range.map { RollupEntryChanges.Range(customerID: customer.id, range: $0) }
+        })
+        let late = try RollupEntryChanges.late(context.db, before: customers.compactMap { customer in
+            let timer = RollupWindow.make(period: nil, lookbackMonths: parameters.lookbackMonths, localAsOf: customer.localAsOf)
+            return timer.months.first.map { (customer.id, $0.firstDay) }
+        })
+        for entry in late {
+            output.count("late_entry_months")
+            output.notices.append("customer \(entry.customerID): \(entry.entries) time entr\(entry.entries == 1 ? "y" : "ies") of \(entry.month) (entry \(entry.firstEntryID)\(entry.entries > 1 ? ", ..." : "")) changed after the month left the window of the timer's runs: bill \(entry.entries == 1 ? "it" : "them") with `\(RollupEntryChanges.command(month: entry.month, customerID: entry.customerID))`")
+        }
     }
 
     private func report(_ invoice: RollupInvoicePlan, customer: Int64, written: MonthlyRollupWriter.Written, into output: inout JobOutput) {

@@ -9,6 +9,9 @@ import BillingStore
 public struct ThresholdTopupJob: BillingJob {
     public static let name = JobName.thresholdTopup
     let parameters: ThresholdTopupParameters
+    /// Tests only (never set from jobs/*.toml or the CLI): corrections switched off, so that the
+    /// convergence property test can show it catches their absence.
+    public var disabledCorrections: Set<ThresholdTopupPlanner.Correction> = []
 
     public init(parameters: ThresholdTopupParameters) {
         self.parameters = parameters
@@ -26,7 +29,8 @@ public struct ThresholdTopupJob: BillingJob {
         var output = JobOutput()
         let loaded = try ThresholdTopupStore.load(context.db, customers: batch, asOf: context.asOf, rules: rules)
         var plans: [ThresholdTopupPlan] = []
-        for input in loaded.inputs {
+        for var input in loaded.inputs {
+            input.disabledCorrections = disabledCorrections
             do {
                 var plan = try ThresholdTopupPlanner.plan(input)
                 plan.consumedInvoiceQueueIDs += loaded.orphanInvoiceQueueIDs[input.customerID] ?? []
@@ -97,7 +101,7 @@ public struct ThresholdTopupJob: BillingJob {
         for event in written.events {
             output.count("events")
             output.append(.events, ReportRecord(customerID: event.customerID, sortKey: event.sourceKey, fields: [
-                ("id", .int(event.id)), ("at", .string(asOf.description)), ("customer_id", .int(event.customerID)), ("entity", "invoice"),
+                ("id", .int(event.id)), ("at", .string(asOf.description)), ("customer_id", .int(event.customerID)), ("entity", .string(event.entity)),
                 ("entity_id", .int(event.invoiceID)), ("event", .string(event.event)), ("detail", event.detail),
                 ("source_key", .string(event.sourceKey)),
             ]))

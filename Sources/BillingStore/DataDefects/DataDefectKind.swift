@@ -19,6 +19,10 @@ public enum DataDefectKind: String, CaseIterable, Sendable, Comparable {
     case paymentOtherCustomerInvoice = "payment_other_customer_invoice"
     case invoiceItemOtherCustomerService = "invoice_item_other_customer_service"
     case contractIncomplete = "contract_incomplete"
+    /// A time entry of a metered service recorded or changed for a closed month older than
+    /// monthly-rollup's window: no timer run bills it (check only; the rollup's notices name the
+    /// same command).
+    case lateEntryBeforeWindow = "late_entry_before_window"
 
     /// The jobs for which the runner itself skips a customer with this defect before the job sees
     /// it, because the job would otherwise bill around it silently (the other kinds are detected

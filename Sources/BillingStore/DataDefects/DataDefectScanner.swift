@@ -13,6 +13,10 @@ public enum DataDefectScanner {
     /// error: a month of hours at such a rate overflows 64-bit arithmetic.
     public static let priceLimit: Int64 = 1_000_000_000_000_000
 
+    /// monthly-rollup's default `lookback_months` (jobs/monthly-rollup.toml): `check` reads no
+    /// job parameters, so a late entry is one older than the default window.
+    public static let rollupLookbackMonths = 3
+
     /// An entry dated later than this after as-of is a typo, not work waiting for its month
     /// (replays and `simulate` legitimately see entries days or weeks after their as-of).
     public static let futureLimit = "1 year"
@@ -162,7 +166,9 @@ public enum DataDefectScanner {
                        format('service %s (plan %s) is cancelled but has no ends_on: set the date its term ended', s.id, p.code),
                        ARRAY['monthly-rollup']
                   FROM services s JOIN plans p ON p.id = s.plan_id
-                 WHERE s.status = 'cancelled' AND s.ends_on IS NULL AND p.billing IN ('recurring', 'metered')
+                  LEFT JOIN plan_prices pp ON pp.plan_id = s.plan_id AND pp.currency = s.currency
+                 WHERE s.status = 'cancelled' AND s.ends_on IS NULL
+                   AND (p.billing IN ('recurring', 'metered') OR pp.recurring_fee > 0 OR pp.setup_fee > 0)
                    AND ($1::bigint[] IS NULL OR s.customer_id = ANY($1))
                 """, .none)
         case .serviceEndsBeforeStart:
@@ -207,8 +213,10 @@ public enum DataDefectScanner {
                        ARRAY['threshold-topup']
                   FROM services s JOIN plans p ON p.id = s.plan_id
                  WHERE p.billing = 'prepaid'
+                   -- Usage lines only: the rollup bills the fees of every plan kind (DESIGN §4 as
+                   -- amended), so a fee billed for a pre-paid service is no sign of a move.
                    AND EXISTS (SELECT 1 FROM billable_items b
-                                WHERE b.customer_id = s.customer_id AND b.service_id = s.id AND b.rollup_line IS NOT NULL)
+                                WHERE b.customer_id = s.customer_id AND b.service_id = s.id AND b.rollup_line LIKE 'usage:%')
                    AND ($1::bigint[] IS NULL OR s.customer_id = ANY($1))
                 """, .none)
         case .entryTicketMissing, .entryTicketOtherCustomer:
@@ -314,6 +322,30 @@ public enum DataDefectScanner {
                    AND ($1::bigint[] IS NULL OR b.customer_id = ANY($1))
                  ORDER BY b.invoice_id, b.service_id
                 """, .none)
+        case .lateEntryBeforeWindow:
+            // The notes of sql/150 left in months the rollup's timer runs no longer re-rate: a few
+            // rows read through (customer_id, worked_at), never the history of time_entries. One
+            // row per customer and local month, naming its first entry and the command.
+            return ("time_entries", """
+                SELECT q.customer_id, min(q.time_entry_id),
+                       format('%s time entr%s of customer %s in %s (entry %s%s) changed after the month left monthly-rollup''s window of %s months: no timer run bills %s; run supportbill run monthly-rollup --period %s --customer %s',
+                              count(DISTINCT q.time_entry_id), CASE WHEN count(DISTINCT q.time_entry_id) = 1 THEN 'y' ELSE 'ies' END,
+                              q.customer_id, to_char(x.month, 'YYYY-MM'), min(q.time_entry_id),
+                              CASE WHEN count(DISTINCT q.time_entry_id) > 1 THEN ', ...' ELSE '' END, \(rollupLookbackMonths),
+                              CASE WHEN count(DISTINCT q.time_entry_id) = 1 THEN 'it' ELSE 'them' END,
+                              to_char(x.month, 'YYYY-MM'), q.customer_id),
+                       '{}'::text[]
+                  FROM rollup_entry_changes q
+                  -- Customers whose zone PostgreSQL knows (unknown_time_zone lists the others),
+                  -- fenced so that no zone is converted before the filter.
+                  JOIN (SELECT id, timezone FROM customers WHERE timezone IN (SELECT name FROM pg_timezone_names) OFFSET 0) c
+                    ON c.id = q.customer_id
+                 CROSS JOIN LATERAL (SELECT date_trunc('month', q.worked_at AT TIME ZONE c.timezone)::date AS month) x
+                 WHERE q.worked_at < ((date_trunc('month', $2::timestamptz AT TIME ZONE c.timezone)
+                                       - interval '\(rollupLookbackMonths) months')::timestamp AT TIME ZONE c.timezone)
+                   AND ($1::bigint[] IS NULL OR q.customer_id = ANY($1))
+                 GROUP BY q.customer_id, x.month
+                """, .asOf)
         case .contractIncomplete:
             // The rules of BillingCore's SupportContract.defect. A contract of an org unit names
             // no customer; one of an item names the item's owner, if any.

@@ -46,7 +46,9 @@ public enum MonthlyRollupStore {
               JOIN plans p ON p.id = s.plan_id
               LEFT JOIN plan_prices pp ON pp.plan_id = s.plan_id AND pp.currency = s.currency
              WHERE s.customer_id = ANY($1::bigint[])
-               AND p.billing IN ('recurring', 'metered') AND s.status <> 'pending'
+               AND s.status <> 'pending'
+               -- Every plan kind pays its fees; pre-paid and incidents plans only through them.
+               AND (p.billing IN ('recurring', 'metered') OR pp.recurring_fee > 0 OR pp.setup_fee > 0)
              ORDER BY s.customer_id, s.id
             """, [ids]) {
             let billing = try row.decode(5, as: String.self)
@@ -266,6 +268,14 @@ public enum MonthlyRollupStore {
                   JOIN services s ON s.customer_id = w.customer_id AND s.starts_on >= w.first_day AND s.starts_on < w.end_day
                   JOIN billable_items b ON b.customer_id = s.customer_id AND b.rollup_line = 'setup:' || s.id
                   JOIN invoices i ON i.customer_id = b.customer_id AND i.id = b.invoice_id
+                UNION
+                -- Months before the window that hold other jobs' uninvoiced items: they are
+                -- invoiced whatever their age (on the month's period or adjustment invoice).
+                SELECT b.customer_id, date_trunc('month', b.period_start)::date
+                  FROM w
+                  JOIN billable_items b ON b.customer_id = w.customer_id AND b.invoice_id IS NULL AND b.rollup_line IS NULL
+                                       AND b.period_start < (w.first_day - interval '1 month')::date
+                 WHERE NOT EXISTS (SELECT 1 FROM rollup_netted_items n WHERE n.customer_id = b.customer_id AND n.item_id = b.id)
             )
             SELECT i.id, i.customer_id, i.kind, i.currency, i.period_start, i.status, i.total, i.source_key,
                    b.id, b.service_id, b.kind, b.rollup_line, b.description, b.minutes, b.quantity, b.unit_price,
@@ -310,7 +320,8 @@ public enum MonthlyRollupStore {
     }
 
     /// Other jobs' items on no invoice yet (per-incident items, ...), whose period starts before
-    /// the customer's window ends. Locked, so they cannot change while they are being attached.
+    /// the customer's window ends, whatever their age, but for those netted to 0 already
+    /// (`rollup_netted_items`). Locked, so they cannot change while they are being attached.
     private static func loadOpenItems(_ db: PostgresConnection, _ ids: [Int64], _ ends: [LocalDate], into batch: inout MonthlyRollupBatch) throws {
         for row in try db.query("""
             SELECT b.id, b.customer_id, b.service_id, b.kind, b.description, b.minutes, b.quantity, b.unit_price,
@@ -318,6 +329,7 @@ public enum MonthlyRollupStore {
               FROM unnest($1::bigint[], $2::date[]) AS w(customer_id, end_day)
               JOIN billable_items b ON b.customer_id = w.customer_id AND b.invoice_id IS NULL AND b.period_start < w.end_day
              WHERE b.rollup_line IS NULL
+               AND NOT EXISTS (SELECT 1 FROM rollup_netted_items n WHERE n.customer_id = b.customer_id AND n.item_id = b.id)
              ORDER BY b.id
                FOR UPDATE OF b
             """, [ids, ends]) {

@@ -29,6 +29,18 @@ public enum MonthlyRollupWriter {
                 }
             }
         }
+        let netted = plans.flatMap { plan in plan.netted.flatMap { netting in netting.itemIDs.map { (plan.customerID, $0, netting.month) } } }
+        if !netted.isEmpty {
+            // Other jobs' items that net to 0 in their month: settled without an invoice. They
+            // must still be uninvoiced (they are locked since loading).
+            try expect(db.execute("""
+                INSERT INTO rollup_netted_items (customer_id, item_id, month, run_id)
+                SELECT x.customer_id, x.item_id, x.month, $4
+                  FROM unnest($1::bigint[], $2::bigint[], $3::date[]) AS x(customer_id, item_id, month)
+                  JOIN billable_items b ON b.customer_id = x.customer_id AND b.id = x.item_id AND b.invoice_id IS NULL
+                ON CONFLICT DO NOTHING
+                """, [netted.map(\.0), netted.map(\.1), netted.map { $0.2.firstDay }, runID]), netted.count, "settling netted items")
+        }
         guard !(creates.isEmpty && corrects.isEmpty && removes.isEmpty) else { return written }
 
         // 1. New invoices, as drafts.

@@ -72,7 +72,7 @@ public enum ThresholdTopupStore {
             for row in try db.query("""
                 SELECT time_entry_id, customer_id, service_id, min(currency), sum(amount)::bigint,
                        COALESCE(sum(minutes), 0)::bigint, count(*)::int,
-                       (array_agg(hourly_rate ORDER BY id DESC))[1]
+                       (array_agg(hourly_rate ORDER BY id DESC))[1], (array_agg(plan_id ORDER BY id DESC))[1]
                   FROM credit_ledger
                  WHERE time_entry_id = ANY($1::bigint[])
                  GROUP BY time_entry_id, customer_id, service_id
@@ -82,7 +82,8 @@ public enum ThresholdTopupStore {
                 ledgerRows[entry, default: 0] += count
                 debits[entry, default: [:]][try row.decode(1, as: Int64.self), default: []].append(ThresholdTopupInput.EntryDebit(
                     serviceID: try row.decode(2), currency: try row.decode(3), netMinutes: try row.decode(5),
-                    netAmount: try row.decode(4), hourlyRate: try row.decode(7, as: Int64?.self), rows: count))
+                    netAmount: try row.decode(4), hourlyRate: try row.decode(7, as: Int64?.self), rows: count,
+                    planID: try row.decode(8, as: Int64?.self)))
             }
         }
 
@@ -98,7 +99,7 @@ public enum ThresholdTopupStore {
             )
             SELECT s.id, s.customer_id, s.status, s.ends_on, p.code, p.name, p.billing = 'prepaid', p.increment_minutes,
                    s.currency, cur.minor_units, pp.plan_id IS NOT NULL, pp.hourly_rate, pp.topup_amount, pp.threshold,
-                   COALESCE(b.balance, 0)::bigint
+                   COALESCE(b.balance, 0)::bigint, s.plan_id
               FROM wanted w
               JOIN services s ON s.id = w.id
               JOIN plans p ON p.id = s.plan_id
@@ -112,7 +113,7 @@ public enum ThresholdTopupStore {
                 throw PostgresError.decoding("service \(id) has an unknown status \(status.debugDescription)")
             }
             let hasPrice = try row.decode(10, as: Bool.self)
-            let service = ThresholdTopupInput.Service(
+            var service = ThresholdTopupInput.Service(
                 id: id, customerID: try row.decode(1), status: parsed, endsOn: try row.decode(3, as: LocalDate?.self),
                 planCode: try row.decode(4), planName: try row.decode(5), isPrepaid: try row.decode(6),
                 incrementMinutes: Int64(try row.decode(7, as: Int.self)),
@@ -120,6 +121,7 @@ public enum ThresholdTopupStore {
                 price: hasPrice ? ThresholdTopupInput.Price(
                     hourlyRate: try row.decode(11), topupAmount: try row.decode(12), threshold: try row.decode(13)) : nil,
                 balance: try row.decode(14), topupsIssuedToday: 0)
+            service.planID = try row.decode(15, as: Int64.self)
             services[id] = service
         }
 

@@ -61,6 +61,8 @@ public enum ThresholdTopupWriter {
         public let event: String
         public let detail: JSONValue
         public let sourceKey: String
+        /// `invoice` (entity_id = invoiceID), or `time_entry` for `debit_corrected`.
+        public var entity: String = "invoice"
     }
 
     public struct Written: Sendable {
@@ -74,6 +76,7 @@ public enum ThresholdTopupWriter {
         var written = Written()
         written.ledger = try insertLedger(db, plans, runID)
         (written.statusChanges, written.events) = try moveStatuses(db, plans, runID, asOf)
+        written.events += try correctionEvents(db, plans, runID, asOf)
         written.invoices = try issueInvoices(db, plans, runID, asOf)
         let entryQueue = plans.flatMap(\.consumedEntryQueueIDs)
         if !entryQueue.isEmpty {
@@ -104,18 +107,18 @@ public enum ThresholdTopupWriter {
         guard !rows.isEmpty else { return [] }
         let inserted = try db.query("""
             INSERT INTO credit_ledger (customer_id, service_id, amount, currency, reason, time_entry_id, invoice_id,
-                                       minutes, hourly_rate, source_key, run_id)
+                                       minutes, hourly_rate, source_key, run_id, plan_id)
             SELECT u.customer_id, u.service_id, u.amount, u.currency, u.reason, u.time_entry_id, u.invoice_id,
-                   u.minutes::integer, u.hourly_rate, u.source_key, $11
+                   u.minutes::integer, u.hourly_rate, u.source_key, $11, u.plan_id
               FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::bigint[], $7::bigint[],
-                          $8::bigint[], $9::bigint[], $10::text[])
-                   AS u(customer_id, service_id, amount, currency, reason, time_entry_id, invoice_id, minutes, hourly_rate, source_key)
+                          $8::bigint[], $9::bigint[], $10::text[], $12::bigint[])
+                   AS u(customer_id, service_id, amount, currency, reason, time_entry_id, invoice_id, minutes, hourly_rate, source_key, plan_id)
             ON CONFLICT (source_key) DO NOTHING
             RETURNING id, customer_id, service_id, amount, currency, reason, time_entry_id, invoice_id, minutes, hourly_rate, source_key
             """, [
                 rows.map(\.0), rows.map(\.1.serviceID), rows.map(\.1.amount), rows.map(\.1.currency.rawValue),
                 rows.map(\.1.reason.rawValue), rows.map(\.1.timeEntryID), rows.map(\.1.invoiceID), rows.map(\.1.minutes),
-                rows.map(\.1.hourlyRate), rows.map(\.1.sourceKey), runID,
+                rows.map(\.1.hourlyRate), rows.map(\.1.sourceKey), runID, rows.map(\.1.planID),
             ]).map { row in
                 LedgerRecord(
                     id: try row.decode(0), customerID: try row.decode(1), serviceID: try row.decode(2), amount: try row.decode(3),
@@ -125,6 +128,35 @@ public enum ThresholdTopupWriter {
             }
         try refuseExisting(planned: rows.map { ($0.0, $0.1.sourceKey) }, inserted: Set(inserted.map(\.sourceKey)), table: "credit_ledger")
         return inserted
+    }
+
+    /// One `debit_corrected` audit event per correction of an entry's debit (entity
+    /// `time_entry`), saying why, with the ledger row's source key (`tt:adj:...`) as its own.
+    private static func correctionEvents(_ db: PostgresConnection, _ plans: [ThresholdTopupPlan], _ runID: Int64, _ asOf: Instant) throws -> [EventRecord] {
+        let rows = plans.flatMap { plan in
+            plan.ledger.compactMap { row in
+                plan.corrections[row.sourceKey].map { (plan.customerID, row, $0) }
+            }.filter { $0.1.timeEntryID != nil }
+        }
+        guard !rows.isEmpty else { return [] }
+        let details: [JSONValue] = rows.map { _, row, why in
+            .object([
+                ("reason", .string(why)), ("service_id", .int(row.serviceID)), ("amount", .int(row.amount)),
+                ("currency", .string(row.currency.rawValue)), ("minutes", row.minutes.map { .int($0) } ?? .null),
+                ("hourly_rate", row.hourlyRate.map { .int($0) } ?? .null), ("ledger_source_key", .string(row.sourceKey)),
+            ])
+        }
+        return try db.query("""
+            INSERT INTO audit_events (run_id, at, customer_id, entity, entity_id, event, detail, source_key)
+            SELECT $1, $2, u.customer_id, 'time_entry', u.entry_id, 'debit_corrected', u.detail::jsonb, u.source_key
+              FROM unnest($3::bigint[], $4::bigint[], $5::text[], $6::text[]) AS u(customer_id, entry_id, detail, source_key)
+            ON CONFLICT (source_key) DO NOTHING
+            RETURNING id, customer_id, entity_id, event, detail, source_key
+            """, [runID, asOf, rows.map(\.0), rows.map { $0.1.timeEntryID ?? 0 }, details.map(\.compactText),
+                  rows.map { "tt:event:" + $0.1.sourceKey }]).map { row in
+                EventRecord(id: try row.decode(0), customerID: try row.decode(1), invoiceID: try row.decode(2),
+                            event: try row.decode(3), detail: try row.decode(4), sourceKey: try row.decode(5), entity: "time_entry")
+            }
     }
 
     private static func moveStatuses(_ db: PostgresConnection, _ plans: [ThresholdTopupPlan], _ runID: Int64, _ asOf: Instant) throws -> ([StatusRecord], [EventRecord]) {

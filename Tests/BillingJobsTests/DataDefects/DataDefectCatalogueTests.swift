@@ -58,9 +58,15 @@ struct DataDefectCatalogueTests {
         let other = try world.f.customer("Pays for someone else")
         try world.f.payment(customer: other, invoice: try world.db.query("SELECT min(id) FROM invoices").scalar(Int64.self),
                             amount: 100, receivedAt: "2026-11-05T10:00:00Z")
+        // A late entry (check only): June, older than the rollup's window of Aug..Oct as of Nov 30.
+        let late = try world.f.customer("Late entry")
+        let lateService = try world.f.service(customer: late, plan: world.metered, startsOn: "2026-05-01")
+        let lateTicket = try world.f.ticket(customer: late, service: lateService, openedAt: "2026-06-01T09:00:00Z")
+        try world.f.entry(customer: late, ticket: lateTicket, workedAt: "2026-06-10T10:00:00Z", minutes: 30)
         let found = try DataDefectScanner.scan(world.db, asOf: DefectWorld.asOf)
         #expect(Set(found.map(\.kind)) == Set(DataDefectKind.allCases))
-        #expect(Set(found.compactMap(\.customerID)) == defective.union([other]))
+        #expect(Set(found.compactMap(\.customerID)) == defective.union([other, late]))
+        #expect(found.contains { $0.customerID == late && $0.kind == .lateEntryBeforeWindow && $0.jobs.isEmpty })
         #expect(found.contains { $0.customerID == other && $0.kind == .paymentOtherCustomerInvoice && $0.jobs.isEmpty })
         // The filter: one customer's defects only.
         let one = try #require(defective.min())

@@ -46,8 +46,17 @@ public enum MonthlyRollupWriter {
         // 1. New invoices, as drafts.
         if !creates.isEmpty {
             for row in try db.query("""
-                INSERT INTO invoices (customer_id, currency, kind, period_start, period_end, status, total, source_key, run_id)
-                SELECT x.customer_id, x.currency, x.kind, x.period_start, x.period_end, 'draft', x.total, x.source_key, $8
+                INSERT INTO invoices (customer_id, currency, kind, period_start, period_end, status, total, source_key, run_id,
+                                      corrects_invoice_id)
+                SELECT x.customer_id, x.currency, x.kind, x.period_start, x.period_end, 'draft', x.total, x.source_key, $8,
+                       -- An adjustment names the issued period invoice of the month it corrects
+                       -- (docs/invoices.md, "Credit notes"); none when that month had no invoice.
+                       CASE WHEN x.kind = 'adjustment' THEN
+                           (SELECT p.id FROM invoices p
+                             WHERE p.customer_id = x.customer_id AND p.kind = 'period' AND p.period_start = x.period_start
+                               AND p.currency = x.currency AND p.status <> 'draft'
+                             ORDER BY p.id LIMIT 1)
+                       END
                   FROM unnest($1::bigint[], $2::text[], $3::text[], $4::date[], $5::date[], $6::bigint[], $7::text[])
                        AS x(customer_id, currency, kind, period_start, period_end, total, source_key)
                 ON CONFLICT (source_key) DO NOTHING

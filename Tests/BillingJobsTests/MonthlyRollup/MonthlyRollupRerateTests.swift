@@ -141,6 +141,12 @@ struct MonthlyRollupRerateTests {
         #expect(invoices[2].items.first?.minutes == -90)
         #expect(invoices[2].items.first?.quantity == ExactDecimal(units: -15, scale: 1))
         #expect(t.run(asOf: try Instant(rfc3339: "2026-11-20T15:00:00Z")).output.records.isEmpty)
+        // Both name the period invoice they correct; the credit note is numbered in its own counter.
+        let documents = try t.db.query("""
+            SELECT number, corrects_invoice_id FROM invoices WHERE customer_id = $1 ORDER BY id
+            """, [c.customer]).map { (try $0.decode(0, as: String.self), try $0.decode(1, as: Int64?.self)) }
+        #expect(documents.map(\.0) == ["INV-000001", "INV-000002", "CN-000001"])
+        #expect(documents.map(\.1) == [nil, period.id, period.id])
         #expect(try balanced(t))
 
         // The issued invoice itself refuses any change (triggers): corrections are new rows only.

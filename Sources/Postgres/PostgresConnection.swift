@@ -25,8 +25,11 @@ public final class PostgresConnection {
         settings: [(String, String)] = [],
         applicationName: String = "supportbill"
     ) throws {
-        var keywords: [String] = []
-        var values: [String] = []
+        // Bounds on a silent network, where the user set none (PostgresNetworkDefaults); first,
+        // so that libpq lets a conninfo string override them in any case.
+        let network = PostgresNetworkDefaults.unset(conninfo: conninfo, parameters: parameters)
+        var keywords: [String] = network.map(\.0)
+        var values: [String] = network.map(\.1)
         if let conninfo, !conninfo.isEmpty {
             keywords.append("dbname")
             values.append(conninfo)
@@ -67,6 +70,11 @@ public final class PostgresConnection {
             ("TimeZone", "UTC"), ("DateStyle", "ISO, YMD"), ("IntervalStyle", "iso_8601"),
             ("client_min_messages", "warning"),
         ]
+        if let host = PQhost(connection).map({ String(cString: $0) }), !host.hasPrefix("/"), !host.hasPrefix("@"), let used = PQconninfo(connection) {
+            // Over TCP, the server's side of the session gets the same keepalives as ours.
+            sessionSettings += PostgresNetworkDefaults.serverSettings(effective: Dictionary(PostgresNetworkDefaults.options(used), uniquingKeysWith: { $1 }))
+            PQconninfoFree(used)
+        }
         sessionSettings += settings
         for (name, value) in sessionSettings {
             try execute("SELECT set_config($1, $2, false)", [name, value])

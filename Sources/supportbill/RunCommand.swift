@@ -87,6 +87,9 @@ struct RunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Longest time a transaction may sit idle before the server ends it.", valueName: "duration"))
     var idleInTransactionTimeout = "10min"
 
+    @Option(help: ArgumentHelp("How often the server checks that this run is still connected while a statement runs, so a killed run's job lock is freed within seconds (PostgreSQL 14+; 0 = off).", valueName: "duration"))
+    var clientConnectionCheckInterval = "5s"
+
     @Option(help: ArgumentHelp("Write Prometheus metrics of the run to this file (atomically), for node_exporter's textfile collector. Every real run writes it, whatever its exit status; a dry run does not. A run that succeeded but cannot write it exits 73. Default: SUPPORTBILL_METRICS_FILE.", valueName: "path"))
     var metricsFile: String?
 
@@ -104,7 +107,8 @@ struct RunCommand: ParsableCommand {
         if let bad = customers.first(where: { $0 <= 0 }) { throw ValidationError("--customer: \(bad) is not a customer id") }
         guard (1...100_000).contains(batchSize) else { throw ValidationError("--batch-size must be between 1 and 100000") }
         for (option, value) in [("--lock-timeout", lockTimeout), ("--statement-timeout", statementTimeout),
-                                ("--idle-in-transaction-timeout", idleInTransactionTimeout)] {
+                                ("--idle-in-transaction-timeout", idleInTransactionTimeout),
+                                ("--client-connection-check-interval", clientConnectionCheckInterval)] {
             try SessionDuration.validate(option, value)
         }
     }
@@ -132,7 +136,8 @@ struct RunCommand: ParsableCommand {
         let progress = ProgressDisplay()
         let runner = JobRunner(
             target: database.target,
-            settings: RunnerSettings(lockTimeout: lockTimeout, statementTimeout: statementTimeout, idleInTransactionTimeout: idleInTransactionTimeout),
+            settings: RunnerSettings(lockTimeout: lockTimeout, statementTimeout: statementTimeout, idleInTransactionTimeout: idleInTransactionTimeout,
+                                     clientConnectionCheckInterval: clientConnectionCheckInterval),
             logger: logger, interruption: interruption,
             onProgress: { done, total in progress.update(done: done, total: total) }
         )

@@ -61,6 +61,14 @@ public struct JobRunner: Sendable {
         let db: PostgresConnection
         do {
             db = try target.connect(settings: settings.sessionSettings, applicationName: "supportbill \(type(of: job).name)")
+            for setting in settings.versionedSessionSettings {
+                guard db.serverVersion >= setting.minimumVersion else {
+                    logger.debug("session setting skipped: the server is too old", metadata: [
+                        "setting": "\(setting.name)", "server.version": "\(db.serverVersion)"])
+                    continue
+                }
+                try db.execute("SELECT set_config($1, $2, false)", [setting.name, setting.value])
+            }
         } catch {
             logger.error("cannot connect", metadata: ["job.name": "\(type(of: job).name)", "error": "\(error)"])
             return JobRunner.notStarted(job, request, started: started, error: "\(error)", exit: JobRunner.exitStatus(for: error), currencies: [:])

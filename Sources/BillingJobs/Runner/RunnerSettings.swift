@@ -8,12 +8,17 @@ public struct RunnerSettings: Sendable {
     public var statementTimeout: String
     /// How long a transaction may sit idle (a hung client) before the server ends it.
     public var idleInTransactionTimeout: String
+    /// How often the server checks, while a statement runs, that the run's client is still
+    /// there (PostgreSQL 14+, skipped on older servers): a killed runner's statement is cancelled,
+    /// and the job's lock freed, within about this long instead of when the statement ends.
+    public var clientConnectionCheckInterval: String
     /// Report rows kept in memory; beyond it they go to a temporary file (`ReportRecords`).
     public var reportMemoryLimit: Int
 
     public init(lockTimeout: String = "60s", statementTimeout: String = "30min", idleInTransactionTimeout: String = "10min",
-                reportMemoryLimit: Int = ReportRecords.defaultMemoryLimit) {
+                reportMemoryLimit: Int = ReportRecords.defaultMemoryLimit, clientConnectionCheckInterval: String = "5s") {
         self.lockTimeout = lockTimeout
+        self.clientConnectionCheckInterval = clientConnectionCheckInterval
         self.statementTimeout = statementTimeout
         self.idleInTransactionTimeout = idleInTransactionTimeout
         self.reportMemoryLimit = reportMemoryLimit
@@ -30,5 +35,10 @@ public struct RunnerSettings: Sendable {
             // (seen by the sweep and incident-grants). Batch SQL of this shape never gains.
             ("jit", "off"),
         ]
+    }
+
+    /// Settings only newer servers know: (name, value, lowest `server_version_num`).
+    public var versionedSessionSettings: [(name: String, value: String, minimumVersion: Int)] {
+        [("client_connection_check_interval", clientConnectionCheckInterval, 140000)]
     }
 }

@@ -72,6 +72,9 @@ public struct IncidentGrantsPlan: Sendable, Equatable {
         case ticketGone = "ticket no longer exists"
         /// The grant was revoked; the ticket is served again from another grant if one is left.
         case grantRevoked = "grant revoked"
+        /// Today's grants and tickets serve the ticket from another grant (or from none: an
+        /// older ticket needs the incident, or the ticket's opening date moved out of the grant).
+        case reassigned = "served from another grant, or none is left for it"
     }
 
     public struct Return: Sendable, Equatable {

@@ -76,3 +76,26 @@ SELECT cc.customer_id,
  GROUP BY cc.customer_id, cc.time_entry_id, te.minutes, te.billable
 HAVING sum(cc.minutes) <> 0
    AND (te.minutes IS NULL OR sum(cc.minutes) > te.minutes OR NOT coalesce(te.billable, false));
+
+-- The uses of a contract show corrections as what they are (negative minutes, correction true).
+CREATE OR REPLACE VIEW contract_usage_entries AS
+SELECT cc.id AS charge_id,
+       cc.contract_id,
+       cc.customer_id,
+       cu.name AS customer_name,
+       te.ticket_id,
+       t.subject,
+       t.item_id,
+       cc.time_entry_id,
+       te.worked_at,
+       te.staff,
+       te.note,
+       cc.minutes,
+       cc.outcome,
+       cc.source_key,
+       cc.run_id,
+       cc.correction
+  FROM contract_charges cc
+  JOIN customers cu ON cu.id = cc.customer_id
+  LEFT JOIN time_entries te ON te.id = cc.time_entry_id
+  LEFT JOIN tickets t ON t.id = te.ticket_id;

@@ -93,7 +93,9 @@ public struct ContractExpiryRolloverJob: BillingJob {
             output.append(.charges, ReportRecord(customerID: charge.customerID, sortKey: charge.sourceKey, fields: [
                 ("id", .int(charge.id)), ("customer_id", .int(charge.customerID)), ("time_entry_id", .int(charge.timeEntryID)),
                 ("contract_id", charge.contractID.map { .int($0) } ?? .null), ("minutes", .int(charge.minutes)),
-                ("outcome", .string(charge.outcome)), ("correction", .bool(charge.minutes < 0)), ("source_key", .string(charge.sourceKey)),
+                // A correction is told by its negative minutes (and its ce:return: key); the report
+                // keeps the columns it always had.
+                ("outcome", .string(charge.outcome)), ("source_key", .string(charge.sourceKey)),
             ]))
         }
 

@@ -20,7 +20,7 @@ import Testing
 ///
 ///     SUPPORTBILL_PROPERTY_SEED=<seed> swift test --filter ContractConvergencePropertyTests
 ///
-/// `SUPPORTBILL_PROPERTY_CASES` sets the number of cases (default 3: each case is two databases
+/// `SUPPORTBILL_PROPERTY_CASES` sets the number of cases (default 2: each case is two databases
 /// and about eight runs).
 @Suite("property: contract-expiry-rollover converges on corrected entries and contract terms")
 struct ContractConvergencePropertyTests {
@@ -170,7 +170,7 @@ struct ContractConvergencePropertyTests {
         return nil
     }
 
-    static var cases: Int { ProcessInfo.processInfo.environment["SUPPORTBILL_PROPERTY_CASES"].flatMap(Int.init) ?? 3 }
+    static var cases: Int { ProcessInfo.processInfo.environment["SUPPORTBILL_PROPERTY_CASES"].flatMap(Int.init) ?? 2 }
 
     @Test("edits interleaved with runs end where one clean run over the final inputs ends, and a further run emits nothing")
     func converges() throws {

@@ -42,8 +42,9 @@ struct ContractConvergencePropertyTests {
     static func setUp(_ db: PostgresConnection) throws -> World {
         let f = Fixtures(db)
         var world = World()
-        let c1 = try f.customer("Litware")
-        let c2 = try f.customer("Contoso")
+        let unit = try f.orgUnit("Group")
+        let c1 = try f.customer("Litware", orgUnitID: unit)
+        let c2 = try f.customer("Contoso", orgUnitID: unit)
         let c3 = try f.customer("Fabrikam") // no contract: per incident
         world.customers = [c1, c2, c3]
         let item = try f.item("Mail", customer: c1)
@@ -51,11 +52,14 @@ struct ContractConvergencePropertyTests {
         //   K2 time_limited   item   [Jan 15, Apr 1) 240 min   pending
         //   K3 subscription   c2     [Jan 1, Feb 15) unlimited active
         //   K4 support_hours  c2     from Feb 20      600 min  pending
+        //   K5 support_hours  org unit of c1 and c2, from Jan 1, 240 min, active (shared; one
+        //      batch plans both customers in id order, as a clean run does)
         world.contracts = [
             (try f.contract(kind: "support_hours", customer: c1, startsOn: "2026-01-01", endsOn: "2026-03-01", minutesTotal: 300, status: "active"), "support_hours"),
             (try f.contract(kind: "time_limited", item: item, startsOn: "2026-01-15", endsOn: "2026-04-01", minutesTotal: 240), "time_limited"),
             (try f.contract(kind: "subscription", customer: c2, startsOn: "2026-01-01", endsOn: "2026-02-15", status: "active"), "subscription"),
             (try f.contract(kind: "support_hours", customer: c2, startsOn: "2026-02-20", minutesTotal: 600), "support_hours"),
+            (try f.contract(kind: "support_hours", orgUnit: unit, startsOn: "2026-01-01", minutesTotal: 240, status: "active"), "support_hours"),
         ]
         world.tickets[c1] = [try f.ticket(customer: c1, subject: "Web", openedAt: "2026-01-02T08:00:00Z"),
                              try f.ticket(customer: c1, item: item, subject: "Mail", openedAt: "2026-01-03T08:00:00Z"),

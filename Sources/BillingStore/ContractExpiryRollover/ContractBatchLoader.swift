@@ -123,7 +123,9 @@ public enum ContractBatchLoader {
                    EXISTS (SELECT 1 FROM billable_items o WHERE o.source_key = b.source_key || ':offset')
               FROM billable_items b
              WHERE b.kind = 'per_incident' AND b.source_key LIKE 'ce:incident:%' AND b.source_key NOT LIKE '%:offset'
-               AND (b.customer_id = ANY($1::bigint[]) OR split_part(b.source_key, ':', 3)::bigint = ANY($2::bigint[]))
+               -- (the CASE keeps the cast away from other jobs' keys whatever order the planner picks)
+               AND (b.customer_id = ANY($1::bigint[])
+                    OR CASE WHEN b.source_key ~ '^ce:incident:[0-9]+(:|$)' THEN split_part(b.source_key, ':', 3)::bigint END = ANY($2::bigint[]))
              ORDER BY b.source_key
             """, [ids, tickets]) {
             incidents.append(ContractCorrections.StoredIncident(

@@ -286,6 +286,45 @@ struct IncidentGrantsPlannerTests {
         #expect(plan.unserved == [.init(ticketID: 8, openedOn: d("2026-02-02"))])
     }
 
+    // MARK: - When the past changes (DESIGN.md §7.1)
+
+    //   monthly from Apr 11, granted for Apr 11, May 11, Jun 11 (Jun 11 used by ticket 7 of Jun 15);
+    //   ends_on corrected to Jun 11 -> the Jun 11 grant is no longer due: revoked, ticket 7's use
+    //   returned (grant revoked); no grant left is valid on Jun 15 (May's ends Jun 10) -> listed.
+    //   Corrected back (Jun 11 grant revoked, key taken) -> granted again as ig:period:4:2026-06-11:2.
+    @Test("grants of periods no longer due are revoked, their uses returned; a period due again is granted under the next key")
+    func termCorrected() throws {
+        func period(_ id: Int64, _ from: String, _ until: String, revoked: Bool = false, uses: Int = 0) -> Input.Grant {
+            Input.Grant(id: id, serviceID: 4, quantity: 10, lifetime: false, validFrom: d(from), validUntil: d(until), source: .planPeriod,
+                        sourceKey: "ig:period:4:\(from)", revoked: revoked, activeUses: uses)
+        }
+        let grants = [period(1, "2026-04-11", "2026-05-11"), period(2, "2026-05-11", "2026-06-11"), period(3, "2026-06-11", "2026-07-11", uses: 1)]
+        let use = Input.ActiveUse(id: 90, grantID: 3, ticketID: 7, ticket: ticket(7, "2026-06-15", uses: 1), ticketRequiresIncident: true)
+        let shortened = try IncidentGrantsPlanner.plan(input(asOf: "2026-06-20", services: [service(starts: "2026-04-11", ends: "2026-06-11")],
+                                                             grants: grants, activeUses: [use]), rules: .init())
+        #expect(shortened.revocations.map(\.grantID) == [3])
+        #expect(shortened.revocations.first?.reason == "its period is no longer due under service 4's corrected term or plan")
+        #expect(shortened.returns == [.init(useID: 90, grantID: 3, ticketID: 7, reason: .grantRevoked)])
+        #expect(shortened.uses.isEmpty && shortened.unserved == [.init(ticketID: 7, openedOn: d("2026-06-15"))])
+        #expect(shortened.grants.isEmpty)
+
+        // Without the correction switched on, nothing is revoked (the property tests rely on it).
+        let off = try IncidentGrantsPlanner.plan(input(asOf: "2026-06-20", services: [service(starts: "2026-04-11", ends: "2026-06-11")],
+                                                       grants: grants, activeUses: [use]), rules: .init(), enabled: [])
+        #expect(off.revocations.isEmpty)
+
+        let back = try IncidentGrantsPlanner.plan(input(asOf: "2026-06-21", services: [service(starts: "2026-04-11", ends: "2026-07-11")],
+                                                        grants: [grants[0], grants[1], period(3, "2026-06-11", "2026-07-11", revoked: true)],
+                                                        tickets: [ticket(7, "2026-06-15", uses: 1)]), rules: .init())
+        #expect(back.grants.map(\.sourceKey) == ["ig:period:4:2026-06-11:2"])
+        #expect(back.uses.map { "\($0.sourceKey)->\($0.grant)" } == ["ig:use:7:2->ig:period:4:2026-06-11:2"])
+
+        // A grant of a service no longer listed (cancelled, or its plan no longer incidents).
+        let gone = try IncidentGrantsPlanner.plan(input(asOf: "2026-06-20", grants: grants, activeUses: [use]), rules: .init())
+        #expect(gone.revocations.map(\.grantID) == [1, 2, 3])
+        #expect(gone.revocations.first?.reason == "service 4 is no longer an active service on an incidents plan")
+    }
+
     // MARK: - Invalid data
 
     @Test("invalid data throws a reason a person can act on")

@@ -359,6 +359,12 @@ public enum IncidentGrantsPlanner {
                 if holding[use.ticketID] == nil { holding[use.ticketID] = use } else { extra.append(use) }
             }
 
+            // A use made when its ticket had another opened_at (the ticket was re-dated).
+            func stale(_ use: IncidentGrantsInput.ActiveUse) -> Bool {
+                guard let usedAt = use.usedAt, let ticket = use.ticket else { return false }
+                return usedAt != ticket.openedAt
+            }
+
             // The target: oldest ticket first; a ticket keeps its grant when it is as good as the
             // first choice (so equal grants are not swapped back and forth).
             var target: [Int64: Ref] = [:]
@@ -386,8 +392,8 @@ public enum IncidentGrantsPlanner {
 
             // The difference.
             var returning: [IncidentGrantsInput.ActiveUse] = extra
-            for use in holding.values.sorted(by: { $0.id < $1.id }) where target[use.ticketID] != .existing(use.grantID) {
-                returning.append(use)
+            for use in holding.values.sorted(by: { $0.id < $1.id }) {
+                if target[use.ticketID] != .existing(use.grantID) || stale(use) { returning.append(use) }
             }
             let byTicket = Dictionary(tickets.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
             for use in returning.sorted(by: { $0.id < $1.id }) {
@@ -398,6 +404,8 @@ public enum IncidentGrantsPlanner {
                     reason = .noLongerRequired
                 } else if revoked.contains(use.grantID) {
                     reason = .grantRevoked
+                } else if stale(use) {
+                    reason = .reDated
                 } else {
                     reason = .reassigned
                 }

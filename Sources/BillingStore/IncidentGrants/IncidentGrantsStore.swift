@@ -109,7 +109,8 @@ public enum IncidentGrantsStore {
                    OR (g.source = 'plan_period' AND p.period_months > 0 AND (
                          g.valid_from <> (s.starts_on + make_interval(months => k.k * p.period_months))::date
                          OR g.valid_until IS DISTINCT FROM (s.starts_on + make_interval(months => (k.k + 1) * p.period_months))::date)))
-            -- a use that no longer fits: its ticket was opened after as-of or outside the grant's validity
+            -- a use that no longer fits: its ticket was re-dated (used_at is the opened_at it was made
+            -- for), opened after as-of, or outside the grant's validity
             UNION
             SELECT u.customer_id
             FROM incident_uses u
@@ -118,7 +119,7 @@ public enum IncidentGrantsStore {
             JOIN tickets t ON t.id = u.ticket_id AND t.customer_id = u.customer_id
             JOIN incident_grants g ON g.customer_id = u.customer_id AND g.id = u.grant_id
             WHERE u.returned_at IS NULL
-              AND (t.opened_at > $2 OR (t.opened_at AT TIME ZONE cc.timezone)::date < g.valid_from
+              AND (t.opened_at > $2 OR t.opened_at <> u.used_at OR (t.opened_at AT TIME ZONE cc.timezone)::date < g.valid_from
                    OR (t.opened_at AT TIME ZONE cc.timezone)::date >= g.valid_until)
             -- a first-payment grant whose payment is no longer the first completed one
             UNION
@@ -314,7 +315,8 @@ public enum IncidentGrantsStore {
         for row in try db.query("""
             SELECT u.customer_id, u.id, u.grant_id, u.ticket_id, t.id IS NOT NULL, coalesce(t.requires_incident AND t.opened_at <= $2, false),
                    t.opened_at, (t.opened_at AT TIME ZONE c.timezone)::date, t.service_id, s.customer_id,
-                   (SELECT count(*) FROM incident_uses x WHERE x.customer_id = u.customer_id AND x.ticket_id = u.ticket_id)
+                   (SELECT count(*) FROM incident_uses x WHERE x.customer_id = u.customer_id AND x.ticket_id = u.ticket_id),
+                   u.used_at
             FROM incident_uses u
             JOIN customers c ON c.id = u.customer_id
             LEFT JOIN tickets t ON t.id = u.ticket_id AND t.customer_id = u.customer_id
@@ -329,7 +331,7 @@ public enum IncidentGrantsStore {
             }
             uses[try row.decode(0, as: Int64.self), default: []].append(.init(
                 id: try row.decode(1), grantID: try row.decode(2), ticketID: try row.decode(3), ticket: ticket,
-                ticketRequiresIncident: try row.decode(5)))
+                ticketRequiresIncident: try row.decode(5), usedAt: try row.decode(11, as: Instant.self)))
         }
 
         var tickets: [Int64: [IncidentGrantsInput.Ticket]] = [:]

@@ -103,6 +103,34 @@ struct IncidentGrantsCorrectionsJobTests {
         #expect(reason == "service \(service) is no longer an active service on an incidents plan")
     }
 
+    //   a lifetime grant of 1; ticket T (Mar 3) uses it. T re-dated to Mar 5: the use carries the
+    //   moment it was made for (used_at = opened_at), so it is returned and made again for Mar 5.
+    //   T re-dated before the grant (Feb 1, grant valid from Mar 1): returned, T listed.
+    @Test("a re-dated ticket's use is made again for its new opening; before every grant it is returned and the ticket listed")
+    func reDatedTicket() throws {
+        let database = try TestCluster.makeDatabase()
+        defer { database.drop() }
+        let db = try database.connect()
+        defer { db.close() }
+        let f = Fixtures(db)
+        let customer = try f.customer("Contoso")
+        try f.manualGrant(customer: customer, quantity: 1, validFrom: "2026-03-01", key: "staff:1")
+        let ticket = try f.ticket(customer: customer, requiresIncident: true, openedAt: "2026-03-03T10:00:00Z")
+        _ = try Self.run(database, asOf: "2026-03-10T00:00:00Z")
+        try db.execute("UPDATE tickets SET opened_at = '2026-03-05T10:00:00Z' WHERE id = $1", [ticket])
+        let moved = try Self.run(database, asOf: "2026-03-11T00:00:00Z")
+        #expect(moved.output.records[.events]?.first?.fields["detail"]?["reason"]?.stringValue == "the ticket's opened_at changed")
+        #expect(try db.query("SELECT used_at FROM incident_uses WHERE source_key = $1", ["ig:use:\(ticket):2"]).scalar(Instant.self)
+                == (try Instant(rfc3339: "2026-03-05T10:00:00Z")))
+        #expect(Self.emitted(try Self.run(database, asOf: "2026-03-11T00:00:00Z")).isEmpty)
+
+        try db.execute("UPDATE tickets SET opened_at = '2026-02-01T10:00:00Z' WHERE id = $1", [ticket])
+        let early = try Self.run(database, asOf: "2026-03-12T00:00:00Z")
+        #expect(early.output.counts["returned"] == 1 && early.output.counts["uses"] == nil)
+        #expect(early.output.counts["unserved_tickets"] == 1)
+        #expect(try f.incidentBalance(customer: customer, on: "2026-03-12") == [0, 1, 1])
+    }
+
     // DESIGN.md §2: stored ends are exclusive; the text report prints the inclusive end.
     @Test("the text report prints a grant's inclusive end (valid_through = valid_until - 1 day)")
     func textReportInclusiveEnd() throws {

@@ -26,7 +26,7 @@ enum ContractExpiryRolloverFloor {
         let noDefect = """
             NOT (k.kind = 'support_hours' AND k.minutes_total IS NULL)
             AND NOT (k.kind = 'time_limited' AND (k.minutes_total IS NULL OR k.ends_on IS NULL))
-            AND NOT (k.kind <> 'support_hours' AND k.ends_on IS NOT NULL AND k.ends_on <= k.starts_on)
+            AND NOT (k.ends_on IS NOT NULL AND k.ends_on <= k.starts_on)
             """
         return Floors.Definition(steps: [
             Floors.Step("""
@@ -56,7 +56,7 @@ enum ContractExpiryRolloverFloor {
                      GROUP BY s.contract_id
                 )
                 SELECT k.id, k.customer_id, k.status AS from_status, k.starts_on, k.ends_on,
-                       CASE WHEN k.kind <> 'support_hours' AND k.ends_on <= COALESCE(d.earliest, ($1::timestamptz AT TIME ZONE 'UTC')::date)
+                       CASE WHEN k.ends_on <= COALESCE(d.earliest, ($1::timestamptz AT TIME ZONE 'UTC')::date)
                             THEN 'expired'
                             WHEN k.status = 'pending' AND k.starts_on <= COALESCE(d.latest, ($1::timestamptz AT TIME ZONE 'UTC')::date)
                             THEN 'active' END AS to_status
@@ -108,7 +108,7 @@ enum ContractExpiryRolloverFloor {
                   ) r
                   LEFT JOIN LATERAL (
                       SELECT k.id,
-                             CASE WHEN k.kind = 'subscription' THEN NULL
+                             CASE WHEN k.minutes_total IS NULL THEN NULL
                                   ELSE k.minutes_total - COALESCE((SELECT sum(cc.minutes) FROM contract_charges cc
                                                                     WHERE cc.contract_id = k.id AND cc.outcome IN ('covered', 'rolled_over')), 0)
                              END AS available
@@ -120,10 +120,10 @@ enum ContractExpiryRolloverFloor {
                        WHERE \(noDefect)
                          AND (k.status <> 'expired' OR EXISTS (SELECT 1 FROM audit_events a WHERE a.entity = 'contract' AND a.entity_id = k.id
                                                                   AND a.event = 'contract_expired' AND a.source_key LIKE 'ce:%'))
-                         AND (r.local_date < k.starts_on OR k.kind = 'support_hours' OR k.ends_on IS NULL OR r.local_date < k.ends_on)
+                         AND (r.local_date < k.starts_on OR k.ends_on IS NULL OR r.local_date < k.ends_on)
                        ORDER BY k.starts_on <= r.local_date DESC, k.scope,
                                 CASE WHEN k.starts_on <= r.local_date
-                                     THEN COALESCE(CASE WHEN k.kind <> 'support_hours' THEN k.ends_on END, 'infinity'::date)
+                                     THEN COALESCE(k.ends_on, 'infinity'::date)
                                      ELSE k.starts_on END,
                                 k.starts_on, k.id
                        LIMIT 1

@@ -26,13 +26,34 @@ extension Fixtures {
         }
     }
 
-    /// Entries whose charged minutes differ from their minutes (the invariant: none), among the
-    /// charged ones.
+    /// Entries whose charged minutes (net of corrections) differ from their minutes, or from 0
+    /// when withdrawn (the invariant: none), among the charged ones.
     public func contractChargeMismatches() throws -> [Int64] {
         try db.query("""
             SELECT te.id FROM time_entries te JOIN contract_charges cc ON cc.time_entry_id = te.id
-             GROUP BY te.id, te.minutes HAVING sum(cc.minutes) <> te.minutes ORDER BY te.id
+             GROUP BY te.id, te.minutes, te.billable HAVING sum(cc.minutes) <> CASE WHEN te.billable THEN te.minutes ELSE 0 END
+             ORDER BY te.id
             """).map { try $0.decode(0, as: Int64.self) }
+    }
+
+    /// Net minutes per (entry, contract, outcome), nonzero ones, as "entry -> contract minutes outcome".
+    public func contractNetCharges() throws -> [String] {
+        try db.query("""
+            SELECT time_entry_id, contract_id, sum(minutes)::bigint, outcome FROM contract_charges
+             GROUP BY time_entry_id, contract_id, outcome HAVING sum(minutes) <> 0
+             ORDER BY time_entry_id, contract_id NULLS FIRST, outcome
+            """).map {
+            "\(try $0.decode(0, as: Int64.self)) -> \(try $0.decode(1, as: Int64?.self).map(String.init) ?? "-") \(try $0.decode(2, as: Int64.self)) \(try $0.decode(3, as: String.self))"
+        }
+    }
+
+    /// Per-incident money net of offsets per (customer, currency, month start), nonzero ones.
+    public func perIncidentMoney() throws -> [String] {
+        try db.query("""
+            SELECT customer_id, currency, period_start::text, sum(amount)::bigint FROM billable_items
+             WHERE kind = 'per_incident' GROUP BY customer_id, currency, period_start HAVING sum(amount) <> 0
+             ORDER BY 1, 2, 3
+            """).map { "\(try $0.decode(0, as: Int64.self)) \(try $0.decode(1, as: String.self)) \(try $0.decode(2, as: String.self)) \(try $0.decode(3, as: Int64.self))" }
     }
 
     public func contractStatus(_ id: Int64) throws -> String? {

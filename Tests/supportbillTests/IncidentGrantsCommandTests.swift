@@ -113,7 +113,7 @@ struct IncidentGrantsCommandTests {
         defer { try? FileManager.default.removeItem(atPath: temporary) }
         let result = try ChildProcess.supportbill(["demo", "--month", "2026-10"], environment: ["TMPDIR": temporary])
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(result.stdout.contains("source plan_period  quantity 10  lifetime false  valid_from 2026-10-11  valid_until 2026-11-11  source_key ig:period:4:2026-10-11"))
+        #expect(result.stdout.contains("source plan_period  quantity 10  lifetime false  valid_from 2026-10-11  valid_through 2026-11-10  source_key ig:period:4:2026-10-11"))
         #expect(result.stdout.contains("source plan_lifetime  quantity 5  lifetime true  valid_from 2026-07-17  source_key ig:plan-lifetime:9"))
         #expect(result.stdout.contains("grants 2  ·  incidents_granted 15  ·  unserved_tickets 1  ·  uses 5"))
         #expect(result.stdout.contains("event incident_returned"))

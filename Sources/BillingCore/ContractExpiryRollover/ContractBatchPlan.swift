@@ -12,6 +12,8 @@ public struct ContractBatchPlan: Sendable {
         public let minutes: Int64
         public let outcome: ContractChargeOutcome
 
+        /// The piece's key in a plan made alone. The job writes the difference between the plan
+        /// and what is stored, numbered by `ContractCorrections` (`ce:charge:<entry>:<n>`).
         public var sourceKey: String { "ce:charge:\(entryID):\(piece)" }
 
         public init(customerID: Int64, entryID: Int64, ticketID: Int64, piece: Int, contractID: Int64?, minutes: Int64, outcome: ContractChargeOutcome) {

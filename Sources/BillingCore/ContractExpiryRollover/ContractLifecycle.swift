@@ -1,6 +1,14 @@
-/// Contract status transitions (DESIGN.md §4): a pending contract becomes active when its
+/// Contract status transitions (DESIGN.md §4, §7.1): a pending contract becomes active when its
 /// `starts_on` has come; a pending or active one expires when its end has passed or its minutes
-/// are used up (time_limited: whichever first). Status only moves forward.
+/// are used up, whichever first, whatever its kind. A contract this job expired becomes active
+/// (pending, before its start) again when neither holds any more: minutes returned to it, or its
+/// `ends_on` or `minutes_total` corrected (`contract_reactivated`):
+///
+///     600 min, ends_on Mar 1     Jan 10: 600 used -> expired (minutes)
+///                                Jan 20: an entry of 90 min withdrawn -> 510 used, Mar 1 ahead
+///                                -> active again; Mar 1 -> expired (ends_on)
+///
+/// One expired by staff never moves.
 ///
 /// Contracts of an org unit, or of an item no single customer owns, serve customers in several
 /// time zones. Such a contract becomes active when its start has come for the first of them (the
@@ -22,6 +30,8 @@ public enum ContractLifecycle {
             case ended = "ends_on"
             /// `minutes_total` is used up.
             case usedUp = "minutes_used_up"
+            /// It was expired by this job and neither its end nor its minutes hold any more.
+            case reactivated = "minutes_left_and_end_ahead"
         }
 
         public let contract: SupportContract
@@ -31,17 +41,28 @@ public enum ContractLifecycle {
         public let minutesUsed: Int64
         /// The local as-of date the rule compared with (nil for a usage expiry).
         public let localAsOf: LocalDate?
+        /// How many times this job reactivated the contract before: keys after a reactivation
+        /// carry it, so that expiring again on the same terms is recorded again.
+        public var generation: Int = 0
 
-        /// `contract_activated` or `contract_expired`.
-        public var event: String { to == .active ? "contract_activated" : "contract_expired" }
-
-        /// Once per contract and the facts that moved it: a contract staff reopen and that
-        /// expires again on other terms is recorded again.
-        public var sourceKey: String {
+        /// `contract_activated`, `contract_reactivated` or `contract_expired`.
+        public var event: String {
             switch reason {
-            case .started: return "ce:activated:\(contract.id):\(contract.startsOn)"
-            case .ended: return "ce:expired:\(contract.id):ends:\(contract.end.map(String.init(describing:)) ?? "-")"
-            case .usedUp: return "ce:expired:\(contract.id):minutes:\(contract.limit.map(String.init) ?? "-")"
+            case .started: return "contract_activated"
+            case .reactivated: return "contract_reactivated"
+            case .ended, .usedUp: return "contract_expired"
+            }
+        }
+
+        /// Once per contract, generation and the facts that moved it: a contract staff reopen and
+        /// that expires again on other terms is recorded again.
+        public var sourceKey: String {
+            let suffix = generation > 0 ? ":\(generation)" : ""
+            switch reason {
+            case .started: return "ce:activated:\(contract.id):\(contract.startsOn)\(suffix)"
+            case .ended: return "ce:expired:\(contract.id):ends:\(contract.end.map(String.init(describing:)) ?? "-")\(suffix)"
+            case .usedUp: return "ce:expired:\(contract.id):minutes:\(contract.limit.map(String.init) ?? "-")\(suffix)"
+            case .reactivated: return "ce:reactivated:\(contract.id):\(generation + 1)"
             }
         }
 
@@ -61,18 +82,30 @@ public enum ContractLifecycle {
 
     /// The transition `contract` is due for, given the local as-of dates of the customers it
     /// serves (`earliest` <= `latest`), or nil. Contracts with a defect never move.
-    public static func transition(of contract: SupportContract, earliest: LocalDate, latest: LocalDate) -> Transition? {
-        guard contract.defect == nil, contract.status != .expired else { return nil }
+    /// `generation`: the contract's earlier reactivations by this job. An expired contract is
+    /// reactivated only when `contract.chargeable` (this job expired it).
+    public static func transition(of contract: SupportContract, earliest: LocalDate, latest: LocalDate, generation: Int = 0) -> Transition? {
+        guard contract.defect == nil else { return nil }
+        if contract.status == .expired {
+            guard contract.chargeable else { return nil }
+            let endAhead = contract.end.map { $0 > earliest } ?? true
+            let minutesLeft = contract.limit.map { contract.minutesUsed < $0 } ?? true
+            guard endAhead && minutesLeft else { return nil }
+            var transition = Transition(contract: contract, from: .expired, to: contract.startsOn <= latest ? .active : .pending,
+                                        reason: .reactivated, minutesUsed: contract.minutesUsed, localAsOf: earliest)
+            transition.generation = generation
+            return transition
+        }
+        var transition: Transition?
         if let end = contract.end, end <= earliest {
-            return Transition(contract: contract, from: contract.status, to: .expired, reason: .ended, minutesUsed: contract.minutesUsed, localAsOf: earliest)
+            transition = Transition(contract: contract, from: contract.status, to: .expired, reason: .ended, minutesUsed: contract.minutesUsed, localAsOf: earliest)
+        } else if let limit = contract.limit, contract.minutesUsed >= limit {
+            transition = Transition(contract: contract, from: contract.status, to: .expired, reason: .usedUp, minutesUsed: contract.minutesUsed, localAsOf: nil)
+        } else if contract.status == .pending, contract.startsOn <= latest {
+            transition = Transition(contract: contract, from: .pending, to: .active, reason: .started, minutesUsed: contract.minutesUsed, localAsOf: latest)
         }
-        if let limit = contract.limit, contract.minutesUsed >= limit {
-            return Transition(contract: contract, from: contract.status, to: .expired, reason: .usedUp, minutesUsed: contract.minutesUsed, localAsOf: nil)
-        }
-        if contract.status == .pending, contract.startsOn <= latest {
-            return Transition(contract: contract, from: .pending, to: .active, reason: .started, minutesUsed: contract.minutesUsed, localAsOf: latest)
-        }
-        return nil
+        transition?.generation = generation
+        return transition
     }
 
     /// The expiry of a contract whose minutes a batch's charges used up.

@@ -1,11 +1,17 @@
 /// A support contract (LiveTime's customer contracts) as the planners see it: whom it covers,
 /// the period and the hours its kind counts, and how many minutes it has used so far.
 ///
-/// The kind decides which limits count:
+/// Every limit a contract sets counts, whatever its kind (DESIGN.md §4 as amended: "12 hours,
+/// used within a year"): it lapses when its `ends_on` has passed or its `minutes_total` is used
+/// up, whichever comes first. The kind says which limits it must set:
 ///
-///     subscription   [starts_on, ends_on)            a period of time; minutes_total is not counted
-///     time_limited   [starts_on, ends_on) + hours    whichever runs out first
-///     support_hours  from starts_on + hours          a block of hours; ends_on is not counted
+///     subscription   [starts_on, ends_on)            a period; minutes_total optional (counted when set)
+///     time_limited   [starts_on, ends_on) + hours    both required, whichever runs out first
+///     support_hours  from starts_on + hours          hours required; ends_on optional (counted when set)
+///
+///     support_hours 600 min, ends_on Mar 1          subscription to Mar 1, minutes_total 120
+///     Jan 1 ........ Mar 1 |                         Jan 1 ..... 120 used | ..... Mar 1
+///     ^ valid, hours left  ^ expired (date)           ^ valid            ^ expired (minutes)
 public struct SupportContract: Sendable, Hashable {
     /// Exactly one of item, customer or org unit (the schema's `contracts_one_scope`).
     public enum Scope: Hashable, Sendable {
@@ -51,11 +57,12 @@ public struct SupportContract: Sendable, Hashable {
         self.chargeable = chargeable
     }
 
-    /// The exclusive end date the kind counts, or nil when it never lapses by date.
-    public var end: LocalDate? { kind == .supportHours ? nil : endsOn }
+    /// The exclusive end date, or nil when it never lapses by date. Set on any kind, it counts.
+    public var end: LocalDate? { endsOn }
 
-    /// The minutes the kind counts, or nil for unlimited time within the period.
-    public var limit: Int64? { kind == .subscription ? nil : minutesTotal }
+    /// The minutes it may use, or nil for unlimited time within the period. Set on any kind, it
+    /// counts.
+    public var limit: Int64? { minutesTotal }
 
     /// Why the contract cannot be used as it stands (a person must fix it), or nil.
     public var defect: String? {

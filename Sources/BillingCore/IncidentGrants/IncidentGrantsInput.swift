@@ -101,13 +101,17 @@ public struct IncidentGrantsInput: Sendable, Equatable {
         /// The ticket as it is now; nil when the ticket no longer exists.
         public let ticket: Ticket?
         public let ticketRequiresIncident: Bool
+        /// `incident_uses.used_at`: the ticket's `opened_at` when the use was made (nil: not
+        /// known, never judged).
+        public let usedAt: Instant?
 
-        public init(id: Int64, grantID: Int64, ticketID: Int64, ticket: Ticket?, ticketRequiresIncident: Bool) {
+        public init(id: Int64, grantID: Int64, ticketID: Int64, ticket: Ticket?, ticketRequiresIncident: Bool, usedAt: Instant? = nil) {
             self.id = id
             self.grantID = grantID
             self.ticketID = ticketID
             self.ticket = ticket
             self.ticketRequiresIncident = ticketRequiresIncident
+            self.usedAt = usedAt
         }
     }
 

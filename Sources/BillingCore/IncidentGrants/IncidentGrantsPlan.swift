@@ -72,6 +72,12 @@ public struct IncidentGrantsPlan: Sendable, Equatable {
         case ticketGone = "ticket no longer exists"
         /// The grant was revoked; the ticket is served again from another grant if one is left.
         case grantRevoked = "grant revoked"
+        /// Today's grants and tickets serve the ticket from another grant (or from none: an
+        /// older ticket needs the incident, or the ticket's opening date moved out of the grant).
+        case reassigned = "served from another grant, or none is left for it"
+        /// The ticket's `opened_at` changed since the use was made: the use is made again with
+        /// the new moment (from the grant today's order gives it).
+        case reDated = "the ticket's opened_at changed"
     }
 
     public struct Return: Sendable, Equatable {

@@ -97,8 +97,14 @@ public enum TextReport {
     static func recordLine(_ record: JSONValue, _ report: JobReport) -> String {
         let code = record["currency"]?.stringValue.flatMap { try? CurrencyCode($0) }
         let moneyKeys: Set<String> = ["amount", "total", "unit_price", "hourly_rate"]
+        // Stored ends are exclusive (period_end, valid_until); people read the inclusive end,
+        // end - 1 day, as every other report prints it (DESIGN.md §2).
+        let exclusiveEnds: Set<String> = ["period_end", "valid_until"]
         return (record.objectValue ?? []).compactMap { key, value -> String? in
             if case .null = value { return nil }
+            if exclusiveEnds.contains(key), let text = value.stringValue, let end = try? LocalDate(text) {
+                return "\(key == "valid_until" ? "valid_through" : "period_through") \(end.adding(days: -1))"
+            }
             if moneyKeys.contains(key), let amount = value.intValue, let code { return "\(key) \(format(amount, code, report))" }
             if key == "currency" && code != nil { return nil }
             switch value {

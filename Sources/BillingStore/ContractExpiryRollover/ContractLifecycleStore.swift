@@ -16,6 +16,8 @@ public enum ContractLifecycleStore {
         /// when it serves no other customer: its local dates are then unknown, and it must
         /// neither be activated nor expired (nor on the UTC date) until the zone is corrected.
         public let onlyUnknownTimeZones: [Int64]
+        /// How many times this job reactivated it before.
+        public var generation: Int = 0
     }
 
     /// Every pending or active contract (with `customerFilter`: those that can serve these
@@ -25,7 +27,11 @@ public enum ContractLifecycleStore {
     /// PostgreSQL, or refused by BillingCore, as CustomerDirectory decides) do not count; a
     /// contract serving nobody uses the UTC date, one serving only such customers is flagged
     /// (`onlyUnknownTimeZones`).
-    public static func candidates(_ db: PostgresConnection, asOf: Instant, customerFilter: [Int64]?) throws -> [Candidate] {
+    ///
+    /// Contracts this job expired are candidates too while their end is not long past: minutes
+    /// returned or corrected terms make them active again. `contracts` limits the answer to
+    /// those ids (a batch re-checks the contracts whose usage it changed).
+    public static func candidates(_ db: PostgresConnection, asOf: Instant, customerFilter: [Int64]?, contracts: [Int64]? = nil) throws -> [Candidate] {
         // The distinct zones are few; the statement leaves out customers in the refused ones. It
         // still joins pg_timezone_names: a customer added since with a name PostgreSQL does not
         // know must not reach AT TIME ZONE (each statement has its own snapshot).
@@ -40,7 +46,10 @@ public enum ContractLifecycleStore {
             ),
             candidates AS MATERIALIZED (
                 SELECT k.* FROM contracts k
-                 WHERE k.status IN ('pending', 'active')
+                 WHERE (k.status IN ('pending', 'active')
+                        OR (k.status = 'expired' AND (k.ends_on IS NULL OR k.ends_on >= ($1::timestamptz AT TIME ZONE 'UTC')::date - 1)
+                            AND \(ContractRows.expiredByJob)))
+                   AND ($4::bigint[] IS NULL OR k.id = ANY($4::bigint[]))
                    AND ($2::bigint[] IS NULL
                         OR k.customer_id = ANY($2::bigint[])
                         OR k.org_unit_id IN (SELECT id FROM ancestors)
@@ -89,18 +98,21 @@ public enum ContractLifecycleStore {
                    coalesce(u.used, 0),
                    coalesce(d.earliest, ($1::timestamptz AT TIME ZONE 'UTC')::date),
                    coalesce(d.latest, ($1::timestamptz AT TIME ZONE 'UTC')::date),
-                   CASE WHEN d.earliest IS NULL THEN d.unknown_zone END
+                   CASE WHEN d.earliest IS NULL THEN d.unknown_zone END,
+                   (SELECT count(*) FROM audit_events a
+                     WHERE a.entity = 'contract' AND a.entity_id = k.id AND a.event = 'contract_reactivated' AND a.source_key LIKE 'ce:%')::int
               FROM candidates k
               LEFT JOIN local_dates d ON d.contract_id = k.id
               LEFT JOIN usage u ON u.contract_id = k.id
              ORDER BY k.id
-            """, [asOf, customerFilter, unknownZones])
+            """, [asOf, customerFilter, unknownZones, contracts])
         return try rows.map { row in
             Candidate(
                 contract: try ContractRows.decode(row, minutesUsed: try row.decode(9, as: Int64.self), chargeable: true),
                 earliest: try row.decode(10, as: LocalDate.self),
                 latest: try row.decode(11, as: LocalDate.self),
-                onlyUnknownTimeZones: try row.decode(12, as: [Int64]?.self) ?? []
+                onlyUnknownTimeZones: try row.decode(12, as: [Int64]?.self) ?? [],
+                generation: try row.decode(13, as: Int.self)
             )
         }
     }

@@ -30,16 +30,27 @@ enum ContractRows {
         )
     }
 
-    /// Minutes charged per contract (`covered` and `rolled_over`), from the usage index.
-    static func minutesUsed(_ db: PostgresConnection, contracts ids: [Int64]) throws -> [Int64: Int64] {
+    /// SQL true when this job expired contract `k` (its last contract event of this job is
+    /// `contract_expired`): such a contract keeps covering late entries dated within its terms,
+    /// and is made active again when minutes return to it. One expired by staff takes no time.
+    static let expiredByJob = """
+        coalesce((SELECT a.event = 'contract_expired' FROM audit_events a
+                   WHERE a.entity = 'contract' AND a.entity_id = k.id AND a.source_key LIKE 'ce:%'
+                   ORDER BY a.id DESC LIMIT 1), false)
+        """
+
+    /// Minutes charged per contract (`covered` and `rolled_over`, net of corrections), from the
+    /// usage index; with `excluding`, leaving out those customers' charges.
+    static func minutesUsed(_ db: PostgresConnection, contracts ids: [Int64], excluding customers: [Int64] = []) throws -> [Int64: Int64] {
         guard !ids.isEmpty else { return [:] }
         var used: [Int64: Int64] = [:]
         for row in try db.query("""
             SELECT cc.contract_id, sum(cc.minutes)::bigint
               FROM contract_charges cc
              WHERE cc.contract_id = ANY($1::bigint[]) AND cc.outcome IN ('covered', 'rolled_over')
+               AND cc.customer_id <> ALL($2::bigint[])
              GROUP BY cc.contract_id
-            """, [ids]) {
+            """, [ids, customers]) {
             used[try row.decode(0, as: Int64.self)] = try row.decode(1, as: Int64.self)
         }
         return used

@@ -362,7 +362,7 @@ public enum DataDefectScanner {
                  WHERE k.status <> 'expired'
                    AND ((k.kind = 'support_hours' AND k.minutes_total IS NULL)
                         OR (k.kind = 'time_limited' AND (k.minutes_total IS NULL OR k.ends_on IS NULL))
-                        OR (k.kind <> 'support_hours' AND k.ends_on <= k.starts_on))
+                        OR k.ends_on <= k.starts_on)
                    AND ($1::bigint[] IS NULL OR COALESCE(k.customer_id, i.customer_id) = ANY($1))
                 """, .none)
         }

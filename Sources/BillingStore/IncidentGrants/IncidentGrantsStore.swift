@@ -76,7 +76,79 @@ public enum IncidentGrantsStore {
                        AND NOT EXISTS (
                            SELECT 1 FROM incident_grants g
                            WHERE g.source_key = CASE WHEN p.period_months = 0 THEN 'ig:plan-lifetime:' || s.id
-                                                     ELSE 'ig:period:' || s.id || ':' || to_char(ls.latest_start, 'YYYY-MM-DD') END)))
+                                                     ELSE 'ig:period:' || s.id || ':' || to_char(ls.latest_start, 'YYYY-MM-DD') END
+                             AND g.revoked_at IS NULL))
+                   -- as many active period grants due by as-of as periods have started (a term
+                   -- corrected to start earlier makes earlier periods due)
+                   OR (p.incidents_per_period > 0 AND p.period_months > 0 AND s.starts_on <= c.local_as_of
+                       AND (s.ends_on IS NULL OR s.starts_on < s.ends_on)
+                       AND (SELECT count(*) FROM incident_grants g
+                             WHERE g.customer_id = s.customer_id AND g.service_id = s.id AND g.source = 'plan_period'
+                               AND g.revoked_at IS NULL AND g.valid_from <= c.local_as_of)
+                           <> CASE WHEN ls.latest_start = (s.starts_on + make_interval(months => m.k * p.period_months))::date
+                                   THEN m.k + 1 ELSE m.k END))
+            -- a service grant that may no longer be due (DESIGN.md §7.1): its service is no longer an
+            -- active incidents service, or the grant no longer fits the service's term and plan
+            UNION
+            SELECT g.customer_id
+            FROM incident_grants g
+            JOIN cust c ON c.id = g.customer_id
+            LEFT JOIN services s ON s.id = g.service_id AND s.customer_id = g.customer_id
+            LEFT JOIN plans p ON p.id = s.plan_id
+            CROSS JOIN LATERAL (
+                SELECT ((extract(year FROM g.valid_from) - extract(year FROM s.starts_on)) * 12
+                        + extract(month FROM g.valid_from) - extract(month FROM s.starts_on))::integer
+                       / nullif(p.period_months, 0) AS k
+            ) k
+            WHERE g.source IN ('plan_period', 'plan_lifetime') AND g.revoked_at IS NULL AND g.valid_from <= c.local_as_of
+              AND (s.id IS NULL OR s.status <> 'active' OR p.billing <> 'incidents' OR p.incidents_per_period <= 0
+                   OR g.quantity <> p.incidents_per_period
+                   OR g.valid_from < s.starts_on OR g.valid_from >= s.ends_on
+                   OR (g.source = 'plan_lifetime') <> (p.period_months = 0)
+                   OR (g.source = 'plan_lifetime' AND g.valid_from <> s.starts_on)
+                   OR (g.source = 'plan_period' AND p.period_months > 0 AND (
+                         g.valid_from <> (s.starts_on + make_interval(months => k.k * p.period_months))::date
+                         OR g.valid_until IS DISTINCT FROM (s.starts_on + make_interval(months => (k.k + 1) * p.period_months))::date)))
+            -- a use that no longer fits: its ticket was re-dated (used_at is the opened_at it was made
+            -- for), opened after as-of, or outside the grant's validity
+            UNION
+            SELECT u.customer_id
+            FROM incident_uses u
+            JOIN cust c ON c.id = u.customer_id
+            JOIN customers cc ON cc.id = u.customer_id
+            JOIN tickets t ON t.id = u.ticket_id AND t.customer_id = u.customer_id
+            JOIN incident_grants g ON g.customer_id = u.customer_id AND g.id = u.grant_id
+            WHERE u.returned_at IS NULL
+              AND (t.opened_at > $2 OR t.opened_at <> u.used_at OR (t.opened_at AT TIME ZONE cc.timezone)::date < g.valid_from
+                   OR (t.opened_at AT TIME ZONE cc.timezone)::date >= g.valid_until)
+            -- a first-payment grant whose payment is no longer the first completed one
+            UNION
+            SELECT g.customer_id
+            FROM incident_grants g JOIN cust c ON c.id = g.customer_id
+            WHERE $4::boolean AND g.source = 'first_payment' AND g.revoked_at IS NULL
+              AND g.payment_id IS DISTINCT FROM (SELECT p.id FROM payments p
+                                                 WHERE p.customer_id = g.customer_id AND p.status = 'completed' AND p.received_at <= $2
+                                                 ORDER BY p.received_at, p.id LIMIT 1)
+            -- a registration grant whose date no longer fits
+            UNION
+            SELECT g.customer_id
+            FROM incident_grants g JOIN cust c ON c.id = g.customer_id JOIN customers cc ON cc.id = g.customer_id
+            WHERE $3::boolean AND g.source = 'registration' AND g.revoked_at IS NULL
+              AND g.valid_from <> (cc.registered_at AT TIME ZONE cc.timezone)::date
+            -- funds grants that no longer match the funds: another total of whole steps, or a
+            -- payment received before the latest grant that no grant names (added late, or
+            -- carried over; re-attribution is the planner's to judge)
+            UNION
+            SELECT f.id FROM funds f JOIN unnest($6::text[], $7::bigint[]) AS st(currency, step) ON st.currency = f.currency
+            WHERE $5::boolean AND f.granted <> (f.total_as_of / st.step) * st.step
+            UNION
+            SELECT p.customer_id FROM payments p JOIN cust c ON c.id = p.customer_id
+            WHERE $5::boolean AND p.invoice_id IS NULL AND p.status = 'completed' AND p.received_at <= $2 AND p.currency = c.currency
+              AND NOT EXISTS (SELECT 1 FROM incident_grants g WHERE g.customer_id = p.customer_id AND g.payment_id = p.id
+                                                              AND g.source = 'funds' AND g.revoked_at IS NULL)
+              AND EXISTS (SELECT 1 FROM incident_grants g WHERE g.customer_id = p.customer_id AND g.source = 'funds'
+                                                           AND g.revoked_at IS NULL AND g.payment_id IS NOT NULL
+                                                           AND g.valid_from > (p.received_at AT TIME ZONE 'UTC')::date - 1)
             -- a ticket that requires an incident and holds none
             UNION
             SELECT t.customer_id
@@ -236,37 +308,22 @@ public enum IncidentGrantsStore {
                 fundsCurrency: try row.decode(15, as: CurrencyCode?.self)))
         }
 
-        // Uses that may have to go back: the ticket no longer requires an incident (or is gone),
-        // or the grant is revoked or may be revoked in this run: an account grant whose payment
-        // is not completed, or a funds grant of a customer whose funds no longer cover its funds
-        // grants (a superset of what the planner revokes).
+        // Every use not returned: the planner recomputes which ticket holds which grant from
+        // today's grants and tickets (DESIGN.md §7.1) and returns what no longer holds. A ticket
+        // opened after as-of (re-dated) does not require one yet.
         var uses: [Int64: [IncidentGrantsInput.ActiveUse]] = [:]
         for row in try db.query("""
-            WITH uncovered AS (
-                SELECT c.id FROM customers c
-                WHERE c.id = ANY($1::bigint[])
-                  AND EXISTS (SELECT 1 FROM incident_grants g
-                              WHERE g.customer_id = c.id AND g.source = 'funds' AND g.revoked_at IS NULL)
-                  AND (SELECT coalesce(sum(g.funds_amount), 0) FROM incident_grants g
-                       WHERE g.customer_id = c.id AND g.source = 'funds' AND g.revoked_at IS NULL AND g.funds_currency = c.currency)
-                      > (SELECT coalesce(sum(p.amount), 0) FROM payments p
-                         WHERE p.customer_id = c.id AND p.invoice_id IS NULL AND p.status = 'completed' AND p.currency = c.currency)
-            )
-            SELECT u.customer_id, u.id, u.grant_id, u.ticket_id, t.id IS NOT NULL, coalesce(t.requires_incident, false),
+            SELECT u.customer_id, u.id, u.grant_id, u.ticket_id, t.id IS NOT NULL, coalesce(t.requires_incident AND t.opened_at <= $2, false),
                    t.opened_at, (t.opened_at AT TIME ZONE c.timezone)::date, t.service_id, s.customer_id,
-                   (SELECT count(*) FROM incident_uses x WHERE x.customer_id = u.customer_id AND x.ticket_id = u.ticket_id)
+                   (SELECT count(*) FROM incident_uses x WHERE x.customer_id = u.customer_id AND x.ticket_id = u.ticket_id),
+                   u.used_at
             FROM incident_uses u
             JOIN customers c ON c.id = u.customer_id
-            JOIN incident_grants g ON g.customer_id = u.customer_id AND g.id = u.grant_id
-            LEFT JOIN payments p ON p.id = g.payment_id AND p.customer_id = g.customer_id
             LEFT JOIN tickets t ON t.id = u.ticket_id AND t.customer_id = u.customer_id
             LEFT JOIN services s ON s.id = t.service_id
             WHERE u.customer_id = ANY($1::bigint[]) AND u.returned_at IS NULL
-              AND (t.id IS NULL OR NOT t.requires_incident OR g.revoked_at IS NOT NULL
-                   OR (g.payment_id IS NOT NULL AND p.status IS DISTINCT FROM 'completed')
-                   OR (g.source = 'funds' AND u.customer_id IN (SELECT id FROM uncovered)))
             ORDER BY u.customer_id, u.id
-            """, [ids]) {
+            """, [ids, asOf]) {
             var ticket: IncidentGrantsInput.Ticket?
             if try row.decode(4, as: Bool.self) {
                 ticket = .init(id: try row.decode(3), openedAt: try row.decode(6), openedOn: try row.decode(7), useCount: try row.decode(10),
@@ -274,7 +331,7 @@ public enum IncidentGrantsStore {
             }
             uses[try row.decode(0, as: Int64.self), default: []].append(.init(
                 id: try row.decode(1), grantID: try row.decode(2), ticketID: try row.decode(3), ticket: ticket,
-                ticketRequiresIncident: try row.decode(5)))
+                ticketRequiresIncident: try row.decode(5), usedAt: try row.decode(11, as: Instant.self)))
         }
 
         var tickets: [Int64: [IncidentGrantsInput.Ticket]] = [:]
@@ -285,8 +342,6 @@ public enum IncidentGrantsStore {
             JOIN customers c ON c.id = t.customer_id
             LEFT JOIN services s ON s.id = t.service_id
             WHERE t.customer_id = ANY($1::bigint[]) AND t.requires_incident AND t.opened_at <= $2
-              AND NOT EXISTS (SELECT 1 FROM incident_uses u
-                              WHERE u.customer_id = t.customer_id AND u.ticket_id = t.id AND u.returned_at IS NULL)
             ORDER BY t.customer_id, t.opened_at, t.id
             """, [ids, asOf]) {
             tickets[try row.decode(0, as: Int64.self), default: []].append(.init(

@@ -237,7 +237,16 @@ struct ContractExpiryRolloverPlannerTests {
         #expect(F.pieces(F.planner().plan([customer], contracts: [endedByStaff, expiredByJob])) == [P(100, 1, 2, 30, .covered)])
     }
 
-    @Test("the kind decides the limits: a subscription's minutes_total and a support_hours contract's ends_on do not count")
+    // Every limit a contract sets counts, whatever its kind (DESIGN.md §4 as amended):
+    //
+    //     subscription  1  [Oct 1 ........................ Nov 1)  minutes_total 10
+    //     support_hours 2  [Oct 1, Oct 2)                           600 min
+    //     time_limited  3  [Oct 1, Oct 2)                           600 min
+    //     one 60-minute entry per customer on Oct 20                  ^
+    //
+    //     1: 10 covered, then used up; no next contract: 50 wait (rollover)
+    //     2, 3: past their end on Oct 20 -> per incident
+    @Test("every kind counts the limits it sets: a subscription's minutes_total and a support_hours contract's ends_on")
     func kinds() {
         let subscription = F.contract(1, .customer(1), .subscription, starts: "2026-10-01", ends: "2026-11-01", minutes: 10)
         let hours = F.contract(2, .customer(2), .supportHours, starts: "2026-10-01", ends: "2026-10-02", minutes: 600)
@@ -246,7 +255,12 @@ struct ContractExpiryRolloverPlannerTests {
             F.customer(Int64(id), entries: [F.entry(Int64(id) * 100, ticket: Int64(id), "2026-10-20", 60)], tickets: [F.ticket(Int64(id), customer: Int64(id))])
         }
         let plan = F.planner().plan(customers, contracts: [subscription, hours, limited])
-        #expect(F.pieces(plan) == [P(100, 1, 1, 60, .covered), P(200, 1, 2, 60, .covered), P(300, 1, nil, 60, .perIncident)])
+        #expect(F.pieces(plan) == [P(100, 1, 1, 10, .covered), P(200, 1, nil, 60, .perIncident), P(300, 1, nil, 60, .perIncident)])
+        #expect(plan.waiting == [ContractBatchPlan.Waiting(customerID: 1, ticketID: 1, expiredContractID: 1, entries: 1, minutes: 50)])
+        #expect(plan.minutesUsed[1] == 10)
+        // Before its end the support_hours contract covers.
+        let early = F.customer(2, entries: [F.entry(200, ticket: 2, "2026-10-01", 60)], tickets: [F.ticket(2, customer: 2)])
+        #expect(F.pieces(F.planner().plan([early], contracts: [hours])) == [P(200, 1, 2, 60, .covered)])
     }
 
     @Test("among valid contracts of one scope the one ending first is used first; among pending ones the one starting first")

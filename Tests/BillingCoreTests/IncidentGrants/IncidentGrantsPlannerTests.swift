@@ -152,15 +152,16 @@ struct IncidentGrantsPlannerTests {
     }
 
     //   #31 30.00 reversed; #32 30.00 and #33 60.00 remain: 90.00 covers one step of 50.00 only.
-    //   The newest funds grant (from #33) is revoked; the 40.00 left is carried, nothing new.
-    @Test("funds: a reversal revokes the grants the remaining funds no longer cover, newest first")
+    //   The walk over today's payments attributes that step to #33 (30 + 60 crosses 50 there),
+    //   as a clean run would: #33's grant stays, #32's is revoked; 40.00 is carried.
+    @Test("funds: a reversal revokes the grants today's payments no longer earn, as a clean run attributes them")
     func fundsReversalUncovers() throws {
         let rules = IncidentGrantRules(fundsStep: [Self.usd: 5000], fundsIncidents: 1)
         let grants = [fundsGrant(1, payment: 32, on: "2026-10-05", key: 1), fundsGrant(2, payment: 33, on: "2026-10-09", key: 2)]
         let plan = try IncidentGrantsPlanner.plan(input(asOf: "2026-10-12", grants: grants,
                                                         fundsPayments: [payment(32, 3000, on: "2026-10-05"), payment(33, 6000, on: "2026-10-09")]), rules: rules)
-        #expect(plan.revocations.map(\.grantID) == [2])
-        #expect(plan.revocations.first?.reason == "the completed funds (9000 USD) no longer cover the funds grants (10000 USD)")
+        #expect(plan.revocations.map(\.grantID) == [1])
+        #expect(plan.revocations.first?.reason == "the completed funds (9000 USD) no longer earn this grant: payments changed since it was made")
         #expect(plan.grants.isEmpty)
     }
 
@@ -202,9 +203,9 @@ struct IncidentGrantsPlannerTests {
     @Test("a ticket uses time-limited incidents first (earliest valid_until), then lifetime ones (oldest first)")
     func consumptionOrder() throws {
         let grants = [
-            Input.Grant(id: 1, quantity: 1, lifetime: false, validFrom: d("2026-10-11"), validUntil: d("2026-11-11"), source: .planPeriod, sourceKey: "a"),
-            Input.Grant(id: 2, quantity: 1, lifetime: false, validFrom: d("2026-10-01"), validUntil: d("2026-11-01"), source: .planPeriod, sourceKey: "b"),
-            Input.Grant(id: 3, quantity: 1, lifetime: true, validFrom: d("2026-07-17"), source: .planLifetime, sourceKey: "c"),
+            Input.Grant(id: 1, quantity: 1, lifetime: false, validFrom: d("2026-10-11"), validUntil: d("2026-11-11"), source: .manual, sourceKey: "a"),
+            Input.Grant(id: 2, quantity: 1, lifetime: false, validFrom: d("2026-10-01"), validUntil: d("2026-11-01"), source: .manual, sourceKey: "b"),
+            Input.Grant(id: 3, quantity: 1, lifetime: true, validFrom: d("2026-07-17"), source: .manual, sourceKey: "c"),
             Input.Grant(id: 4, quantity: 1, lifetime: true, validFrom: d("2026-01-05"), source: .manual, sourceKey: "d"),
         ]
         let tickets = (1...5).map { ticket(Int64(100 + $0), "2026-10-2\($0)") }
@@ -221,7 +222,7 @@ struct IncidentGrantsPlannerTests {
     @Test("never an expired, revoked, used-up or not-yet-valid grant")
     func neverInvalidGrants() throws {
         let grants = [
-            Input.Grant(id: 1, quantity: 10, lifetime: false, validFrom: d("2026-04-11"), validUntil: d("2026-05-11"), source: .planPeriod, sourceKey: "p", activeUses: 5),
+            Input.Grant(id: 1, quantity: 10, lifetime: false, validFrom: d("2026-04-11"), validUntil: d("2026-05-11"), source: .manual, sourceKey: "p", activeUses: 5),
             Input.Grant(id: 2, quantity: 3, lifetime: true, validFrom: d("2026-01-01"), source: .manual, sourceKey: "r", revoked: true),
             Input.Grant(id: 3, quantity: 2, lifetime: true, validFrom: d("2026-01-01"), source: .manual, sourceKey: "u", activeUses: 2),
             Input.Grant(id: 4, quantity: 2, lifetime: true, validFrom: d("2026-05-20"), source: .manual, sourceKey: "f"),
@@ -262,7 +263,7 @@ struct IncidentGrantsPlannerTests {
     func revokedUsesMove() throws {
         let fp = Input.Grant(id: 1, quantity: 3, lifetime: true, validFrom: d("2026-04-01"), source: .firstPayment, sourceKey: "ig:first-payment:1:1",
                              activeUses: 1, paymentID: 21, payment: .reversed)
-        let life = Input.Grant(id: 2, quantity: 5, lifetime: true, validFrom: d("2026-04-02"), source: .planLifetime, sourceKey: "ig:plan-lifetime:9")
+        let life = Input.Grant(id: 2, quantity: 5, lifetime: true, validFrom: d("2026-04-02"), source: .manual, sourceKey: "staff:9")
         let use = Input.ActiveUse(id: 60, grantID: 1, ticketID: 7, ticket: ticket(7, "2026-05-01", uses: 1), ticketRequiresIncident: true)
         let plan = try IncidentGrantsPlanner.plan(input(asOf: "2026-05-31", grants: [fp, life], activeUses: [use]), rules: .init())
         #expect(plan.revocations.map(\.grantID) == [1])
@@ -283,6 +284,45 @@ struct IncidentGrantsPlannerTests {
         #expect(plan.returns.map(\.useID) == [70, 71])
         #expect(plan.uses.map { "\($0.sourceKey)->\($0.grant)" } == ["ig:use:7:2->grant 2"])
         #expect(plan.unserved == [.init(ticketID: 8, openedOn: d("2026-02-02"))])
+    }
+
+    // MARK: - When the past changes (DESIGN.md §7.1)
+
+    //   monthly from Apr 11, granted for Apr 11, May 11, Jun 11 (Jun 11 used by ticket 7 of Jun 15);
+    //   ends_on corrected to Jun 11 -> the Jun 11 grant is no longer due: revoked, ticket 7's use
+    //   returned (grant revoked); no grant left is valid on Jun 15 (May's ends Jun 10) -> listed.
+    //   Corrected back (Jun 11 grant revoked, key taken) -> granted again as ig:period:4:2026-06-11:2.
+    @Test("grants of periods no longer due are revoked, their uses returned; a period due again is granted under the next key")
+    func termCorrected() throws {
+        func period(_ id: Int64, _ from: String, _ until: String, revoked: Bool = false, uses: Int = 0) -> Input.Grant {
+            Input.Grant(id: id, serviceID: 4, quantity: 10, lifetime: false, validFrom: d(from), validUntil: d(until), source: .planPeriod,
+                        sourceKey: "ig:period:4:\(from)", revoked: revoked, activeUses: uses)
+        }
+        let grants = [period(1, "2026-04-11", "2026-05-11"), period(2, "2026-05-11", "2026-06-11"), period(3, "2026-06-11", "2026-07-11", uses: 1)]
+        let use = Input.ActiveUse(id: 90, grantID: 3, ticketID: 7, ticket: ticket(7, "2026-06-15", uses: 1), ticketRequiresIncident: true)
+        let shortened = try IncidentGrantsPlanner.plan(input(asOf: "2026-06-20", services: [service(starts: "2026-04-11", ends: "2026-06-11")],
+                                                             grants: grants, activeUses: [use]), rules: .init())
+        #expect(shortened.revocations.map(\.grantID) == [3])
+        #expect(shortened.revocations.first?.reason == "its period is no longer due under service 4's corrected term or plan")
+        #expect(shortened.returns == [.init(useID: 90, grantID: 3, ticketID: 7, reason: .grantRevoked)])
+        #expect(shortened.uses.isEmpty && shortened.unserved == [.init(ticketID: 7, openedOn: d("2026-06-15"))])
+        #expect(shortened.grants.isEmpty)
+
+        // Without the correction switched on, nothing is revoked (the property tests rely on it).
+        let off = try IncidentGrantsPlanner.plan(input(asOf: "2026-06-20", services: [service(starts: "2026-04-11", ends: "2026-06-11")],
+                                                       grants: grants, activeUses: [use]), rules: .init(), enabled: [])
+        #expect(off.revocations.isEmpty)
+
+        let back = try IncidentGrantsPlanner.plan(input(asOf: "2026-06-21", services: [service(starts: "2026-04-11", ends: "2026-07-11")],
+                                                        grants: [grants[0], grants[1], period(3, "2026-06-11", "2026-07-11", revoked: true)],
+                                                        tickets: [ticket(7, "2026-06-15", uses: 1)]), rules: .init())
+        #expect(back.grants.map(\.sourceKey) == ["ig:period:4:2026-06-11:2"])
+        #expect(back.uses.map { "\($0.sourceKey)->\($0.grant)" } == ["ig:use:7:2->ig:period:4:2026-06-11:2"])
+
+        // A grant of a service no longer listed (cancelled, or its plan no longer incidents).
+        let gone = try IncidentGrantsPlanner.plan(input(asOf: "2026-06-20", grants: grants, activeUses: [use]), rules: .init())
+        #expect(gone.revocations.map(\.grantID) == [1, 2, 3])
+        #expect(gone.revocations.first?.reason == "service 4 is no longer an active service on an incidents plan")
     }
 
     // MARK: - Invalid data

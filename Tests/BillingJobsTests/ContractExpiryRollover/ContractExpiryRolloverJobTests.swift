@@ -352,12 +352,20 @@ struct ContractExpiryRolloverJobTests {
         #expect(try f.contractCharges() == [Charge(a1, hours, 60, "covered"), Charge(b1, nil, 60, "per_incident")])
         #expect(try f.count("billable_items", where: "kind = 'per_incident'") == 1)
 
-        // A contract to roll over to: A's other 30 minutes roll over.
+        // A contract to roll over to: A's other 30 minutes roll over, and B, recomputed from
+        // today's contracts, is now covered by it: its per-incident time is given back and its
+        // per-incident item offset (DESIGN.md §7.1).
         let next = try f.contract(kind: "subscription", customer: customer, startsOn: "2026-10-01", status: "active")
         let later = try Self.run(database, asOf: "2026-10-11T00:00:00Z")
         #expect(later.exitStatus == .success)
-        #expect(try f.contractCharges() == [Charge(a1, hours, 60, "covered"), Charge(b1, nil, 60, "per_incident"), Charge(a1, next, 30, "rolled_over")])
+        #expect(try f.contractCharges() == [
+            Charge(a1, hours, 60, "covered"), Charge(b1, nil, 60, "per_incident"), Charge(a1, next, 30, "rolled_over"),
+            Charge(b1, nil, -60, "per_incident"), Charge(b1, next, 60, "covered"),
+        ])
         #expect(try f.contractChargeMismatches().isEmpty)
+        #expect(try f.count("billable_items", where: "kind = 'per_incident' AND source_key = $1 AND amount = -4500", ["ce:incident:\(b):offset"]) == 1)
+        #expect(later.output.counts["offsets"] == 1)
+        #expect(later.output.totals[Self.usd]?["per_incident_withdrawn"] == 4500)
     }
 
     // The same story across customers and batches: org unit 1's 60-minute contract serves

@@ -94,6 +94,11 @@ struct DemoCommand: ParsableCommand {
                     let db = try target.connect()
                     try db.executeScript(sql)
                     db.close()
+                case let .creditNotes(caption):
+                    print("\n## \(caption)\n")
+                    let db = try target.connect()
+                    defer { db.close() }
+                    print(try DemoCommand.creditNotes(db), terminator: "")
                 }
             }
             let db2 = try target.connect()
@@ -117,5 +122,28 @@ struct DemoCommand: ParsableCommand {
         } catch {
             throw failure(error)
         }
+    }
+
+    /// One line per credit note: its number, the invoice it corrects (by number and id), and
+    /// its total. Invoice numbers are given by the database when an invoice is issued
+    /// (sql/180_invoice_documents.sql).
+    static func creditNotes(_ db: PostgresConnection) throws -> String {
+        let currencies = try CurrencyTable.load(db)
+        let rows = try db.query("""
+            SELECT n.number, n.id, n.customer_id, n.kind, n.total, n.currency, o.number, n.corrects_invoice_id
+              FROM invoices n LEFT JOIN invoices o ON o.customer_id = n.customer_id AND o.id = n.corrects_invoice_id
+             WHERE n.number_credit_note
+             ORDER BY n.number_value, n.id
+            """)
+        guard !rows.isEmpty else { return "No credit notes.\n" }
+        return try rows.map { row in
+            let code = try row.decode(5, as: CurrencyCode.self)
+            let total = (currencies[code] ?? Currency(code: code, minorUnits: 2)).format(try row.decode(4, as: Int64.self))
+            let corrects = try row.decode(7, as: Int64?.self).map { id in
+                "  corrects \(try row.decode(6, as: String?.self) ?? "invoice") (invoice \(id))"
+            } ?? ""
+            return "  \(try row.decode(0, as: String.self))  invoice \(try row.decode(1, as: Int64.self))  customer \(try row.decode(2, as: Int64.self))  "
+                + "\(try row.decode(3, as: String.self))\(corrects)  total \(total)\n"
+        }.joined()
     }
 }

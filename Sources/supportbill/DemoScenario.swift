@@ -9,17 +9,24 @@ struct DemoScenario {
         case run(JobName, asOf: Instant, period: YearMonth?, caption: String)
         /// Change the data between runs (static SQL: it carries no outside values).
         case change(caption: String, sql: String)
+        /// Print the credit notes issued so far: their numbers (a series of their own) and the
+        /// invoice each corrects, which the jobs' reports do not show.
+        case creditNotes(caption: String)
     }
 
     let month: YearMonth
-    let steps: [Step]
+    /// The month: every job around its turn, as the timers run them.
+    let theMonth: [Step]
+    /// Then the past changes: one correction per job that has one to show, and what it emits.
+    let corrections: [Step]
+    var steps: [Step] { theMonth + corrections }
 
     init(month: YearMonth) {
         self.month = month
         let next = month.next.firstDay
         // The 1st of the next month, 14:00 UTC: the demo month has closed in every time zone.
         let closing = Instant(utc: next, hour: 14)
-        steps = [
+        theMonth = [
             // Pre-paid credit through the month (threshold-topup runs hourly in production): the
             // first pack on the 1st, paid the next day; on the 10th the time so far is debited and
             // the payment credited; at the close the tenth hour is used up and the next pack issued.
@@ -51,6 +58,24 @@ struct DemoScenario {
             .run(.suspensionSweep, asOf: Instant(utc: next.adding(days: 32), hour: 6), period: nil,
                  caption: "Two days later: the payment restores Adventure Works' priority support and its group"),
         ]
+        corrections = [
+            // Corrections (DESIGN.md §7.1): the past changes after it was billed and paid; each
+            // job emits the difference as explicit corrections, and issued invoices stay as
+            // they are. One change per job, so each output has one cause.
+            .change(caption: "Corrections, the next days. An edited entry: bob's reverse DNS work for Northwind took 30 minutes, not the 90 he logged",
+                    sql: "UPDATE time_entries SET minutes = 30 WHERE customer_id = 1 AND ticket_id = 2 AND minutes = 90"),
+            .run(.monthlyRollup, asOf: Instant(utc: next.adding(days: 33), hour: 14), period: month,
+                 caption: "The rollup re-rates the month: 4.75 h -> 3.75 h worked, one hour less beyond the 2 h included at 60.00, so an adjustment of -60.00, a credit note (the issued invoices stay)"),
+            .creditNotes(caption: "The credit note is numbered in a series of its own and names the invoice it corrects; Northwind has paid everything, so the credit waits for its next invoice"),
+            .change(caption: "A reversed payment: Wingtip Toys' card payment of the month's invoice is charged back",
+                    sql: DemoScenario.wingtipChargeback),
+            .run(.suspensionSweep, asOf: Instant(utc: next.adding(days: 34), hour: 6), period: nil,
+                 caption: "The sweep settles invoices from today's payments: Wingtip's is issued again (invoice_unpaid) and overdue, so its service is suspended and it leaves Priority Support"),
+            .change(caption: "A withdrawn entry: Litware's 120 minutes on the mail cluster's quota alerts are marked not billable",
+                    sql: "UPDATE time_entries SET billable = false WHERE customer_id = 7 AND ticket_id = 13"),
+            .run(.contractExpiryRollover, asOf: Instant(utc: next.adding(days: 34), hour: 6), period: nil,
+                 caption: "Contracts re-plan Litware's time: the 120 minutes return to contract 1, the 60 that rolled over return from contract 2 to it"),
+        ]
     }
 
     // suspension-sweep's story (docs/jobs/suspension-sweep.md). Payments reference whatever
@@ -74,6 +99,14 @@ struct DemoScenario {
           FROM invoices i JOIN customers c ON c.id = i.customer_id
          WHERE i.customer_id IN (1, 2, 5, 6) AND i.kind IN ('period', 'adjustment') AND i.status = 'issued' AND i.total > 0
            AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.invoice_id = i.id AND p.customer_id = i.customer_id);
+        """
+
+    /// Wingtip Toys' (5) payment of its period invoice is reversed (a chargeback): the row stays,
+    /// its status says it no longer counts.
+    static let wingtipChargeback = """
+        UPDATE payments SET status = 'reversed'
+         WHERE customer_id = 5 AND status = 'completed'
+           AND invoice_id IN (SELECT id FROM invoices WHERE customer_id = 5 AND kind = 'period');
         """
 
     /// Adventure Works (8) pays every invoice it still owes, sixteen days after it fell due.

@@ -18,7 +18,10 @@ struct DemoCommand: ParsableCommand {
             hours and overtime, post-paid hourly support with a one-time fee, pre-paid credit, \
             incident packs, contracts; customers from Los Angeles to Kiritimati), runs every job \
             the way the timers would around the turn of the month, prints what each run emitted \
-            and the invoices, and deletes the cluster.
+            and the invoices, and deletes the cluster. After the month, the past is corrected \
+            (an entry edited down, a payment reversed, an entry withdrawn) and the jobs run again: \
+            they print the corrections they emit (a numbered credit note, an invoice unpaid again \
+            and a suspension, contract minutes returned); issued invoices never change.
 
             Needs the PostgreSQL server programs (Debian/Ubuntu: apt-get install postgresql).
 

@@ -155,7 +155,18 @@ BEGIN
       INTO v_series.code, v_series.prefix, v_series.padding, v_series.reset_yearly, v_series.credit_note_prefix, v_zone
       FROM customers c JOIN invoice_series s ON s.code = COALESCE(c.invoice_series, 'default')
      WHERE c.id = NEW.customer_id;
-    v_local_year := extract(year FROM (NEW.issued_at AT TIME ZONE v_zone))::integer;
+    -- The local year only where the series uses it, and UTC's for a zone PostgreSQL does not
+    -- know (such a customer is skipped by every job; an invoice issued by hand still gets its
+    -- number).
+    IF v_series.reset_yearly OR v_series.prefix LIKE '%{YYYY}%' OR v_series.credit_note_prefix LIKE '%{YYYY}%' THEN
+        BEGIN
+            v_local_year := extract(year FROM (NEW.issued_at AT TIME ZONE v_zone))::integer;
+        EXCEPTION WHEN invalid_parameter_value THEN
+            v_local_year := extract(year FROM (NEW.issued_at AT TIME ZONE 'UTC'))::integer;
+        END;
+    ELSE
+        v_local_year := extract(year FROM (NEW.issued_at AT TIME ZONE 'UTC'))::integer;
+    END IF;
     v_counter_year := CASE WHEN v_series.reset_yearly THEN v_local_year ELSE 0 END;
 
     IF current_setting('supportbill.preview_numbers', true) = 'on' THEN

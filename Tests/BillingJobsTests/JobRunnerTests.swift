@@ -184,7 +184,7 @@ struct JobRunnerTests {
         let runner = JobRunner(target: database.target)
         let dry = RunInBackground { runner.run(blocked, JobRunRequest(asOf: Self.asOf, dryRun: true, invokedBy: "carol")) }
         blocked.entered.wait()
-        #expect(try db.query("SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'supportbill incident-grants run % (dry run)'").scalar(Int64.self) == 1)
+        #expect(try db.query("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'supportbill incident-grants run % (dry run)'").scalar(Int64.self) == 1)
 
         let started = ContinuousClock.now
         let timer = runner.run(MarkJob(), JobRunRequest(asOf: Self.asOf, invokedBy: "timer"))
@@ -201,7 +201,7 @@ struct JobRunnerTests {
         let queued = RunInBackground { runner.run(MarkJob(), JobRunRequest(asOf: Self.asOf, wait: true, invokedBy: "finance")) }
         // The queued run waits on the job's advisory lock before the dry run is let go.
         let waiting = try RunnerProbe.poll(timeout: .seconds(30)) {
-            try db.query("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND wait_event = 'advisory'").scalar(Int64.self) == 1 ? true : nil
+            try db.query("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND wait_event = 'advisory'").scalar(Int64.self) == 1 ? true : nil
         }
         #expect(waiting == true)
         gate.signal()

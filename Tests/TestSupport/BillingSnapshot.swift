@@ -46,10 +46,9 @@ public struct BillingSnapshot: Equatable, Sendable {
             """),
         ("audit_events", """
             SELECT 'c' || coalesce(e.customer_id::text, '-') || '|'
-                   -- incident-grants keys these events by the grant's or use's row id
-                   -- (ig:revoked:<id>), which differs between copies once a killed run has
-                   -- advanced the sequence: the entity's source key below identifies them.
-                   || CASE WHEN e.entity IN ('incident_grant', 'incident_use') THEN '~' ELSE coalesce(e.source_key, '-') END || '|' || e.entity || '|'
+                   -- Row ids differ between copies once a killed run has advanced a sequence:
+                   -- the entity is named by its source key where it has one.
+                   || coalesce(e.source_key, '-') || '|' || e.entity || '|'
                    || CASE e.entity WHEN 'invoice' THEN coalesce(i.source_key, e.entity_id::text)
                       WHEN 'incident_grant' THEN coalesce((SELECT g.source_key FROM incident_grants g WHERE g.id = e.entity_id), e.entity_id::text)
                       WHEN 'incident_use' THEN coalesce((SELECT u.source_key FROM incident_uses u WHERE u.id = e.entity_id), e.entity_id::text)

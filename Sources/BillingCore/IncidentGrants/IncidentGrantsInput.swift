@@ -105,8 +105,14 @@ public struct IncidentGrantsInput: Sendable, Equatable {
         /// known, never judged).
         public let usedAt: Instant?
 
-        public init(id: Int64, grantID: Int64, ticketID: Int64, ticket: Ticket?, ticketRequiresIncident: Bool, usedAt: Instant? = nil) {
+        /// `incident_uses.source_key`: names the use in the events about it, the same in every
+        /// copy of the data (ids are not: a rolled-back run still consumes them).
+        public let sourceKey: String?
+
+        public init(id: Int64, grantID: Int64, ticketID: Int64, ticket: Ticket?, ticketRequiresIncident: Bool, usedAt: Instant? = nil,
+                    sourceKey: String? = nil) {
             self.id = id
+            self.sourceKey = sourceKey
             self.grantID = grantID
             self.ticketID = ticketID
             self.ticket = ticket

@@ -85,9 +85,12 @@ public struct IncidentGrantsPlan: Sendable, Equatable {
         public let grantID: Int64
         public let ticketID: Int64
         public let reason: ReturnReason
+        /// The use's source key (see `IncidentGrantsInput.ActiveUse.sourceKey`).
+        public let useSourceKey: String?
 
-        public init(useID: Int64, grantID: Int64, ticketID: Int64, reason: ReturnReason) {
+        public init(useID: Int64, grantID: Int64, ticketID: Int64, reason: ReturnReason, useSourceKey: String? = nil) {
             self.useID = useID
+            self.useSourceKey = useSourceKey
             self.grantID = grantID
             self.ticketID = ticketID
             self.reason = reason

@@ -84,6 +84,11 @@ public enum IncidentGrantsPlanner {
         public static func firstPayment(customer: Int64, sequence: Int) -> String { "ig:first-payment:\(customer):\(sequence)" }
         public static func funds(customer: Int64, sequence: Int) -> String { "ig:funds:\(customer):\(sequence)" }
         public static func use(ticket: Int64, sequence: Int) -> String { "ig:use:\(ticket):\(sequence)" }
+        /// The events' keys name the grant or use by its own source key, not its id: ids differ
+        /// between two copies of the same data (a rolled-back `simulate`, a clean replay), keys
+        /// do not. `revoked(grant:)` and `returned(use:)` are the keys of rows made before.
+        public static func revoked(grantSourceKey: String) -> String { "ig:revoked:\(grantSourceKey.dropPrefix("ig:"))" }
+        public static func returned(useSourceKey: String) -> String { "ig:returned:\(useSourceKey.dropPrefix("ig:"))" }
         public static func revoked(grant: Int64) -> String { "ig:revoked:\(grant)" }
         /// `base`, or `base:n` with n = 2, 3, ... for the same grant made again after a revocation.
         public static func numbered(_ base: String, _ number: Int) -> String { number <= 1 ? base : "\(base):\(number)" }
@@ -409,7 +414,7 @@ public enum IncidentGrantsPlanner {
                 } else {
                     reason = .reassigned
                 }
-                plan.returns.append(.init(useID: use.id, grantID: use.grantID, ticketID: use.ticketID, reason: reason))
+                plan.returns.append(.init(useID: use.id, grantID: use.grantID, ticketID: use.ticketID, reason: reason, useSourceKey: use.sourceKey))
             }
             let returned = Set(returning.map(\.id))
             for ticket in tickets {
@@ -420,5 +425,11 @@ public enum IncidentGrantsPlanner {
                                        ticketID: ticket.id, usedAt: ticket.openedAt))
             }
         }
+    }
+}
+
+extension String {
+    fileprivate func dropPrefix(_ prefix: String) -> Substring {
+        hasPrefix(prefix) ? dropFirst(prefix.count) : self[...]
     }
 }

@@ -75,6 +75,7 @@ public enum TextReport {
         let code = invoice["currency"]?.stringValue.flatMap { try? CurrencyCode($0) }
         var head = "  invoice"
         if let id = invoice["id"]?.intValue { head += " \(id)" }
+        if let number = invoice["number"]?.stringValue { head += " \(number)" }
         if let customer = invoice["customer_id"]?.intValue { head += "  customer \(customer)" }
         if let kind = invoice["kind"]?.stringValue { head += "  \(kind)" }
         if let start = invoice["period_start"]?.stringValue, let end = invoice["period_end"]?.stringValue,

@@ -78,7 +78,8 @@ public struct ThresholdTopupJob: BillingJob {
             let item = invoice.item
             output.append(.invoices, ReportRecord(customerID: invoice.customerID, sortKey: invoice.sourceKey, fields: [
                 ("id", .int(invoice.id)), ("customer_id", .int(invoice.customerID)), ("currency", .string(invoice.currency.rawValue)),
-                ("kind", "topup"), ("period_start", .null), ("period_end", .null), ("status", .string(invoice.status)),
+                ("kind", "topup"), ("number", .string(invoice.number)), ("period_start", .null), ("period_end", .null),
+                ("status", .string(invoice.status)),
                 ("issued_at", .string(invoice.issuedAt.description)), ("due_on", .string(invoice.dueOn.description)),
                 ("total", .int(invoice.total)), ("source_key", .string(invoice.sourceKey)),
                 ("items", .array([.object([

@@ -23,6 +23,10 @@ public enum DataDefectKind: String, CaseIterable, Sendable, Comparable {
     /// monthly-rollup's window: no timer run bills it (check only; the rollup's notices name the
     /// same command).
     case lateEntryBeforeWindow = "late_entry_before_window"
+    /// An invoice-number counter with a gap or a repeated value (check only, no customer): the
+    /// jobs number gap-free (docs/invoices.md), so it can only come from edits outside
+    /// supportbill.
+    case invoiceNumberGap = "invoice_number_gap"
 
     /// The jobs for which the runner itself skips a customer with this defect before the job sees
     /// it, because the job would otherwise bill around it silently (the other kinds are detected

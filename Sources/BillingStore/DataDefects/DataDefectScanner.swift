@@ -346,6 +346,42 @@ public enum DataDefectScanner {
                    AND ($1::bigint[] IS NULL OR q.customer_id = ANY($1))
                  GROUP BY q.customer_id, x.month
                 """, .asOf)
+        case .invoiceNumberGap:
+            // Per counter: the values 1..last_value every issued invoice should hold, against
+            // what the invoices hold (the UNIQUE index on the counter's columns serves both). One
+            // row per counter, named by its first missing or repeated value. Customers have no
+            // part in it: nothing when the check is filtered by customer.
+            return ("invoice_counters", """
+                WITH used AS (
+                    SELECT number_series AS series, number_credit_note AS credit_note, number_year AS year, number_value AS value,
+                           count(*) AS uses
+                      FROM invoices WHERE number_value IS NOT NULL AND $1::bigint[] IS NULL
+                     GROUP BY 1, 2, 3, 4
+                ), counters AS (
+                    SELECT series, credit_note, year, last_value FROM invoice_counters WHERE $1::bigint[] IS NULL
+                    UNION
+                    SELECT series, credit_note, year, 0 FROM used
+                     WHERE (series, credit_note, year) NOT IN (SELECT series, credit_note, year FROM invoice_counters)
+                ), problems AS (
+                    SELECT c.series, c.credit_note, c.year, c.last_value,
+                           (SELECT count(*) FROM generate_series(1, c.last_value) g(value)
+                             WHERE NOT EXISTS (SELECT 1 FROM used u WHERE (u.series, u.credit_note, u.year, u.value) = (c.series, c.credit_note, c.year, g.value))) AS missing,
+                           (SELECT min(g.value) FROM generate_series(1, c.last_value) g(value)
+                             WHERE NOT EXISTS (SELECT 1 FROM used u WHERE (u.series, u.credit_note, u.year, u.value) = (c.series, c.credit_note, c.year, g.value))) AS first_missing,
+                           (SELECT count(*) FROM used u WHERE (u.series, u.credit_note, u.year) = (c.series, c.credit_note, c.year) AND (u.uses > 1 OR u.value > c.last_value)) AS wrong,
+                           (SELECT min(u.value) FROM used u WHERE (u.series, u.credit_note, u.year) = (c.series, c.credit_note, c.year) AND (u.uses > 1 OR u.value > c.last_value)) AS first_wrong
+                      FROM counters c
+                )
+                SELECT NULL::bigint, COALESCE(least(first_missing, first_wrong), 0),
+                       format('the %s counter of invoice series %s%s stands at %s but %s: numbers are given gap-free by supportbill, so invoices were edited, deleted or numbered outside it; find who changed them before sending more',
+                              CASE WHEN credit_note THEN 'credit-note' ELSE 'invoice' END, series,
+                              CASE WHEN year <> 0 THEN ' (' || year || ')' ELSE '' END, last_value,
+                              concat_ws(' and ',
+                                  CASE WHEN missing > 0 THEN missing || ' number' || CASE WHEN missing = 1 THEN ' is' ELSE 's are' END || ' missing (the first: ' || first_missing || ')' END,
+                                  CASE WHEN wrong > 0 THEN wrong || ' number' || CASE WHEN wrong = 1 THEN ' is' ELSE 's are' END || ' repeated or beyond the counter (the first: ' || first_wrong || ')' END)),
+                       '{}'::text[]
+                  FROM problems WHERE missing > 0 OR wrong > 0
+                """, .none)
         case .contractIncomplete:
             // The rules of BillingCore's SupportContract.defect. A contract of an org unit names
             // no customer; one of an item names the item's owner, if any.

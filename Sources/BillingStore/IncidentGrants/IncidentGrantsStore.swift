@@ -316,7 +316,7 @@ public enum IncidentGrantsStore {
             SELECT u.customer_id, u.id, u.grant_id, u.ticket_id, t.id IS NOT NULL, coalesce(t.requires_incident AND t.opened_at <= $2, false),
                    t.opened_at, (t.opened_at AT TIME ZONE c.timezone)::date, t.service_id, s.customer_id,
                    (SELECT count(*) FROM incident_uses x WHERE x.customer_id = u.customer_id AND x.ticket_id = u.ticket_id),
-                   u.used_at
+                   u.used_at, u.source_key
             FROM incident_uses u
             JOIN customers c ON c.id = u.customer_id
             LEFT JOIN tickets t ON t.id = u.ticket_id AND t.customer_id = u.customer_id
@@ -331,7 +331,7 @@ public enum IncidentGrantsStore {
             }
             uses[try row.decode(0, as: Int64.self), default: []].append(.init(
                 id: try row.decode(1), grantID: try row.decode(2), ticketID: try row.decode(3), ticket: ticket,
-                ticketRequiresIncident: try row.decode(5), usedAt: try row.decode(11, as: Instant.self)))
+                ticketRequiresIncident: try row.decode(5), usedAt: try row.decode(11, as: Instant.self), sourceKey: try row.decode(12)))
         }
 
         var tickets: [Int64: [IncidentGrantsInput.Ticket]] = [:]

@@ -67,7 +67,7 @@ public enum IncidentGrantsWriter {
                 if let payment = revocation.paymentID { detail.append(("payment_id", .int(payment))) }
                 detail.append(("reason", .string(revocation.reason)))
                 events.append((customerID, "incident_grant", revocation.grantID, "grant_revoked", .object(detail),
-                               IncidentGrantsPlanner.Key.revoked(grant: revocation.grantID)))
+                               IncidentGrantsPlanner.Key.revoked(grantSourceKey: revocation.sourceKey)))
             }
         }
 
@@ -114,7 +114,8 @@ public enum IncidentGrantsWriter {
             for (customerID, planned) in returns where returnedIDs.contains(planned.useID) {
                 events.append((customerID, "incident_use", planned.useID, "incident_returned", .object([
                     ("ticket_id", .int(planned.ticketID)), ("grant_id", .int(planned.grantID)), ("reason", .string(planned.reason.rawValue)),
-                ]), IncidentGrantsPlanner.Key.returned(use: planned.useID)))
+                ]), planned.useSourceKey.map { IncidentGrantsPlanner.Key.returned(useSourceKey: $0) }
+                    ?? IncidentGrantsPlanner.Key.returned(use: planned.useID)))
             }
         }
 

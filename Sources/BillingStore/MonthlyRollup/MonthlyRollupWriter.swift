@@ -13,6 +13,11 @@ public enum MonthlyRollupWriter {
     public struct Written: Sendable {
         public var invoiceIDs: [String: Int64] = [:]
         public var itemIDs: [String: Int64] = [:]
+        /// What issuing gave each invoice, by source key: its number and the instant it was
+        /// issued at (never before its counter's last issue: docs/invoices.md, "Numbers").
+        public var issued: [String: (number: String, at: Instant)] = [:]
+        /// The issued period invoice each new adjustment invoice corrects, by source key.
+        public var corrects: [String: Int64] = [:]
     }
 
     public static func write(_ db: PostgresConnection, plans: [MonthlyRollupPlan], runID: Int64, asOf: Instant) throws -> Written {
@@ -60,13 +65,15 @@ public enum MonthlyRollupWriter {
                   FROM unnest($1::bigint[], $2::text[], $3::text[], $4::date[], $5::date[], $6::bigint[], $7::text[])
                        AS x(customer_id, currency, kind, period_start, period_end, total, source_key)
                 ON CONFLICT (source_key) DO NOTHING
-                RETURNING id, source_key
+                RETURNING id, source_key, corrects_invoice_id
                 """, [
                     creates.map(\.customer), creates.map(\.plan.currency), creates.map(\.plan.kind.rawValue),
                     creates.map { $0.plan.month.firstDay }, creates.map { $0.plan.month.next.firstDay },
                     creates.map(\.plan.total), creates.map(\.plan.sourceKey), runID,
                 ]) {
-                written.invoiceIDs[try row.decode(1, as: String.self)] = try row.decode(0, as: Int64.self)
+                let key = try row.decode(1, as: String.self)
+                written.invoiceIDs[key] = try row.decode(0, as: Int64.self)
+                if let corrected = try row.decode(2, as: Int64?.self) { written.corrects[key] = corrected }
             }
             if let missing = creates.first(where: { written.invoiceIDs[$0.plan.sourceKey] == nil }) {
                 throw BillingError.invalidInput("invoice \(missing.plan.sourceKey) already exists although it was not found for customer \(missing.customer): the data changed during the run; re-run")
@@ -185,12 +192,16 @@ public enum MonthlyRollupWriter {
         }
         let issuing = (creates + corrects).filter { $0.plan.status == "issued" }
         if !issuing.isEmpty {
-            try expect(db.execute("""
+            let rows = try db.query("""
                 UPDATE invoices i SET status = 'issued', issued_at = $3, due_on = x.due_on
                   FROM unnest($1::bigint[], $2::date[]) AS x(id, due_on)
                  WHERE i.id = x.id AND i.status = 'draft'
-                """, [issuing.map { written.invoiceIDs[$0.plan.sourceKey] ?? 0 }, issuing.map(\.plan.dueOn), asOf]),
-                issuing.count, "issuing invoices")
+                RETURNING i.source_key, i.number, i.issued_at
+                """, [issuing.map { written.invoiceIDs[$0.plan.sourceKey] ?? 0 }, issuing.map(\.plan.dueOn), asOf])
+            for row in rows {
+                written.issued[try row.decode(0, as: String.self)] = (try row.decode(1, as: String.self), try row.decode(2, as: Instant.self))
+            }
+            try expect(rows.count, issuing.count, "issuing invoices")
         }
         return written
     }

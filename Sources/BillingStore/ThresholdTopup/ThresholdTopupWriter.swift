@@ -42,6 +42,8 @@ public enum ThresholdTopupWriter {
         public let dueOn: LocalDate
         public let total: Int64
         public let sourceKey: String
+        /// Given as it was issued (docs/invoices.md, "Numbers"); a dry run's preview number.
+        public let number: String
         public let item: ItemRecord
     }
 
@@ -248,14 +250,14 @@ public enum ThresholdTopupWriter {
                SET total = sums.total, status = 'issued', issued_at = $3, due_on = u.due_on
               FROM u JOIN sums ON sums.invoice_id = u.id
              WHERE i.id = u.id
-            RETURNING i.id, i.customer_id, i.currency, i.status, i.issued_at, i.due_on, i.total, i.source_key
+            RETURNING i.id, i.customer_id, i.currency, i.status, i.issued_at, i.due_on, i.total, i.source_key, i.number
             """, [invoiceIDs, planned.map(\.1.dueOn), asOf]).map { row in
                 let id = try row.decode(0, as: Int64.self)
                 guard let item = items[id] else { throw PostgresError.decoding("invoice \(id) was issued without its item") }
                 return InvoiceRecord(
                     id: id, customerID: try row.decode(1), currency: try row.decode(2), status: try row.decode(3),
                     issuedAt: try row.decode(4), dueOn: try row.decode(5), total: try row.decode(6), sourceKey: try row.decode(7),
-                    item: item)
+                    number: try row.decode(8), item: item)
             }
     }
 

@@ -63,8 +63,17 @@ struct DataDefectCatalogueTests {
         let lateService = try world.f.service(customer: late, plan: world.metered, startsOn: "2026-05-01")
         let lateTicket = try world.f.ticket(customer: late, service: lateService, openedAt: "2026-06-01T09:00:00Z")
         try world.f.entry(customer: late, ticket: lateTicket, workedAt: "2026-06-10T10:00:00Z", minutes: 30)
+        // A gap in the invoice numbers (check only, no customer): one number taken by hand.
+        try world.db.execute("""
+            INSERT INTO invoice_counters (series, credit_note, year, last_value, last_issued_at)
+            VALUES ('default', true, 0, 2, now())
+            ON CONFLICT (series, credit_note, year) DO UPDATE SET last_value = invoice_counters.last_value + 2
+            """)
         let found = try DataDefectScanner.scan(world.db, asOf: DefectWorld.asOf)
         #expect(Set(found.map(\.kind)) == Set(DataDefectKind.allCases))
+        let gap = try #require(found.first { $0.kind == .invoiceNumberGap })
+        #expect(gap.customerID == nil && gap.jobs.isEmpty)
+        #expect(gap.detail.contains("credit-note counter of invoice series default") && gap.detail.contains("missing"), "\(gap.detail)")
         #expect(Set(found.compactMap(\.customerID)) == defective.union([other, late]))
         #expect(found.contains { $0.customerID == late && $0.kind == .lateEntryBeforeWindow && $0.jobs.isEmpty })
         #expect(found.contains { $0.customerID == other && $0.kind == .paymentOtherCustomerInvoice && $0.jobs.isEmpty })

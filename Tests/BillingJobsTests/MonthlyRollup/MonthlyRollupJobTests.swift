@@ -253,6 +253,14 @@ struct MonthlyRollupJobTests {
         #expect(RollupTestDatabase.comparable(dry) == RollupTestDatabase.comparable(real))
         #expect(real.output.counts["invoices"] == 2)
         #expect(try t.fixtures.count("invoices") == 2)
+        // The dry run showed the numbers the real run then gave (docs/invoices.md), and left the
+        // counter where it was.
+        func numbers(_ report: JobReport) -> [String] {
+            report.json["invoices"]?.arrayValue?.compactMap { $0["number"]?.stringValue } ?? []
+        }
+        #expect(Set(numbers(dry)) == ["INV-000001", "INV-000002"])
+        #expect(numbers(dry) == numbers(real))
+        #expect(try t.db.query("SELECT number FROM invoices ORDER BY number").map { try $0.decode(0, as: String.self) } == ["INV-000001", "INV-000002"])
     }
 
     //   Blue Yonder: a EUR retainer whose plan has no EUR price. A customer whose time entry sits

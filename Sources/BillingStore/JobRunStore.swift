@@ -101,6 +101,18 @@ public enum JobRunStore {
     }
 
     public static func holder(_ db: PostgresConnection, job: String, lock: PostgresAdvisoryLockKey) throws -> LockHolder {
+        // A real run takes the lock, then records itself: a run locked out in between finds the
+        // session but not yet its row. It looks again for up to a second, so that the message
+        // names the run (a dry run's row is never visible: its transaction is rolled back).
+        var holder = try describeHolder(db, job: job, lock: lock)
+        for _ in 0..<10 where holder.awaitsItsRow {
+            _ = try db.execute("SELECT pg_sleep(0.1)")
+            holder = try describeHolder(db, job: job, lock: lock)
+        }
+        return holder.holder
+    }
+
+    private static func describeHolder(_ db: PostgresConnection, job: String, lock: PostgresAdvisoryLockKey) throws -> (holder: LockHolder, awaitsItsRow: Bool) {
         let session = try db.query("""
             SELECT a.pid, a.application_name, a.backend_start, a.usename::text
               FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
@@ -139,9 +151,10 @@ public enum JobRunStore {
             }
             parts.append("database backend pid \(backend)")
         }
-        return LockHolder(
+        let isDryRun = application.hasPrefix("supportbill ") && application.hasSuffix("(dry run)")
+        return (LockHolder(
             description: parts.isEmpty ? "another session (it may just have finished)" : parts.joined(separator: "; "),
-            isDryRun: application.hasPrefix("supportbill ") && application.hasSuffix("(dry run)")
-        )
+            isDryRun: isDryRun
+        ), run == nil && application.hasPrefix("supportbill ") && !isDryRun)
     }
 }

@@ -39,7 +39,7 @@ struct DemoTests {
         // October, numbered in the credit-note series, correcting the period invoice 3.
         let rollup = try step("The rollup re-rates the month")
         #expect(rollup.contains("$ supportbill run monthly-rollup --as-of 2026-12-04T14:00:00Z --period 2026-10"))
-        #expect(rollup.contains("  invoice 11  customer 1  adjustment  2026-10-01..2026-10-31  issued  due 2026-12-18  total -60.00 USD"))
+        #expect(rollup.contains("  invoice 11 CN-000001  customer 1  adjustment  2026-10-01..2026-10-31  issued  due 2026-12-18  total -60.00 USD"))
         #expect(rollup.contains("Support time 2026-10 re-rated: 4.75 h → 3.75 h worked            -60.00 USD"))
         #expect(rollup.contains("USD  adjusted -60.00 USD  ·  issued -60.00 USD"))
         let notes = try step("The credit note is numbered")

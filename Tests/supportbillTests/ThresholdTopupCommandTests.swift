@@ -89,12 +89,12 @@ struct ThresholdTopupCommandTests {
         let out = result.stdout
         // Oct 1: the first pack; Oct 10: 270 min debited (-4.50), the paid pack credited; Nov 1: the
         // other 330 min (-5.50), B = 0, the next pack.
-        #expect(out.contains("invoice 1  customer 3  topup  issued  due 2026-10-08  total 10.00 USD"))
+        #expect(out.contains("invoice 1 INV-000001  customer 3  topup  issued  due 2026-10-08  total 10.00 USD"))
         #expect(out.contains("amount 10.00 USD  reason topup  invoice_id 1  source_key tt:credit:1:1"))
         #expect(out.contains("credited 10.00 USD  ·  debited -4.50 USD"))
         #expect(out.contains("debited -5.50 USD  ·  invoiced 10.00 USD"))
         #expect(out.contains("Pre-paid Support Credit for service 3, balance 0.00 USD"))
-        #expect(out.contains("invoice 2  customer 3  topup  issued  due 2026-11-08  total 10.00 USD"))
+        #expect(out.contains("invoice 2 INV-000002  customer 3  topup  issued  due 2026-11-08  total 10.00 USD"))
         #expect(out.contains("paid, due 2026-10-08, paid 10.00 USD"))
     }
 }

@@ -1,6 +1,8 @@
 import ArgumentParser
+import BillingCore
 import BillingStore
 import Foundation
+import Postgres
 
 struct MigrateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -57,6 +59,7 @@ struct MigrateCommand: ParsableCommand {
                 for name in outcome.applied { print("applied \(name)") }
                 print("schema is at version \(outcome.currentVersion)")
             }
+            try warnWithoutCutover(db)
         } catch let error as MigrationError where error.isNewerDatabase {
             FileHandle.standardError.write(Data("supportbill: error: \(error)\n".utf8))
             throw ExitCode(SchemaExit.ahead.rawValue)
@@ -65,6 +68,22 @@ struct MigrateCommand: ParsableCommand {
         } catch {
             throw failure(error)
         }
+    }
+
+    /// History older than a month and no cut-over: the first runs would bill that history again
+    /// (three months of rollups, every entry debited). A warning, not a failure: a database that
+    /// only holds supportbill's own history needs no cut-over.
+    private func warnWithoutCutover(_ db: PostgresConnection) throws {
+        guard try BillingCutover.load(db) == nil else { return }
+        let monthAgo = Instant.now.utcDate.adding(months: -1)
+        let history = try BillingCutover.history(before: Instant(utc: monthAgo), db)
+        guard history.entries > 0 || history.payments > 0 else { return }
+        let entries = "\(history.entries) time entr\(history.entries == 1 ? "y" : "ies")"
+        let payments = "\(history.payments) payment\(history.payments == 1 ? "" : "s")"
+        let warning = "supportbill: warning: the database holds \(entries) and \(payments) older than \(monthAgo), and no cut-over is set: "
+            + "the first runs bill that history (monthly-rollup its last months, threshold-topup every entry). If another system billed it, "
+            + "set the first date supportbill bills before the first run: supportbill cutover --set YYYY-MM-DD\n"
+        FileHandle.standardError.write(Data(warning.utf8))
     }
 
     private func report(_ status: Migrator.SchemaStatus) throws {

@@ -29,6 +29,7 @@ struct Supportbill: ParsableCommand {
         subcommands: [
             RunCommand.self, MigrateCommand.self, RunsCommand.self, SimulateCommand.self,
             ReportCommand.self, IncidentsCommand.self, ContractsCommand.self, CheckCommand.self, DemoCommand.self, BalanceCommand.self,
+            CutoverCommand.self,
         ]
     )
 

@@ -55,6 +55,11 @@ public struct ContractCustomerInput: Sendable {
     public let entries: [Entry]
     /// The tickets of `entries`. An entry whose ticket is missing is invalid data.
     public let tickets: [Int64: Ticket]
+    /// The cut-over (docs/operations.md "Cut-over"): an entry worked before it (its
+    /// `localDate`) is charged to no contract, and a request opened before it is never billed
+    /// per incident (the other system did); its later entries are charged to contracts as usual.
+    /// nil: no cut-over.
+    public var cutover: LocalDate? = nil
 
     public init(customerID: Int64, currency: CurrencyCode, orgUnits: [Int64] = [], entries: [Entry], tickets: [Ticket]) {
         self.customerID = customerID

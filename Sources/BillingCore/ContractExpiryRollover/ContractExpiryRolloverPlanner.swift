@@ -32,6 +32,13 @@
 ///     X: 60 -> A covered, 30 wait    Y: nothing left anywhere -> per incident
 ///     later, contract B:   X: 30 -> B rolled_over (piece 2 of the entry)
 ///
+/// Cut-over (docs/operations.md): entries worked before it are charged nowhere; a request
+/// opened before it keeps being charged to contracts for its later entries, but is never billed
+/// per incident:
+///
+///     cut-over Oct 15   request opened Oct 10: 30 on Oct 12 · 45 on Oct 16   (no contract)
+///     Oct 12: not charged · Oct 16: per_incident charge, no per-incident item
+///
 /// Customers are planned one after another in id order, each customer's entries in time order,
 /// against shared usage: contracts of an item or org unit shared by several customers run out
 /// consistently. A customer with invalid data is left out and its usage undone.
@@ -83,7 +90,10 @@ public struct ContractExpiryRolloverPlanner: Sendable {
         var result = CustomerPlan()
         var states: [Int64: TicketChargeState] = [:]
         var waiting: [Int64: (contract: Int64, entries: Int, minutes: Int64)] = [:]
-        let entries = customer.entries.sorted { ($0.workedAt, $0.id) < ($1.workedAt, $1.id) }
+        let cutover = customer.cutover
+        let entries = customer.entries
+            .filter { entry in !(cutover.map { entry.localDate < $0 } ?? false) }
+            .sorted { ($0.workedAt, $0.id) < ($1.workedAt, $1.id) }
         for entry in entries {
             guard let ticket = customer.tickets[entry.ticketID] else {
                 throw BillingError.invalidInput("time entry \(entry.id) is on ticket #\(entry.ticketID), which does not exist")
@@ -149,7 +159,8 @@ public struct ContractExpiryRolloverPlanner: Sendable {
                 // request's later entries with it, so its time keeps its order.
                 waiting[ticket.id] = (expired, 1, left)
             }
-            if opensIncident {
+            // A request opened before the cut-over was billed per incident by the other system.
+            if opensIncident && !(cutover.map { ticket.openedOn < $0 } ?? false) {
                 guard let price = perIncidentPrices[customer.currency] else {
                     throw BillingError.invalidInput("no per_incident_price for \(customer.currency) in jobs/contract-expiry-rollover.toml: ticket #\(ticket.id) has no contract and must be billed per incident")
                 }

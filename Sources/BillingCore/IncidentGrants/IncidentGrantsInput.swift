@@ -159,6 +159,11 @@ public struct IncidentGrantsInput: Sendable, Equatable {
     /// Every completed funds payment in the customer's currency, whenever received: what the
     /// active funds grants must stay covered by (a run with an earlier as-of never revokes).
     public let fundsTotal: Int64
+    /// The cut-over (docs/operations.md "Cut-over"): nothing dated before it, in the customer's
+    /// local calendar, earns or uses incidents: no grant for a period (or a lifetime plan) that
+    /// starts before it, for a registration, a first payment or funds received before it, and
+    /// no use for a ticket opened before it. nil: no cut-over.
+    public var cutover: LocalDate? = nil
 
     public init(customerID: Int64, currency: CurrencyCode, localAsOf: LocalDate, registeredOn: LocalDate? = nil, services: [Service] = [],
                 grants: [Grant] = [], activeUses: [ActiveUse] = [], tickets: [Ticket] = [], firstPayment: Payment? = nil,

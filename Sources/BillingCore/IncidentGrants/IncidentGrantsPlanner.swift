@@ -32,6 +32,15 @@
 /// holds it. Manual grants are staff's and never judged. A switch set to 0 in
 /// jobs/incident-grants.toml revokes nothing of its kind except for a reversed or deleted payment.
 ///
+/// Cut-over (docs/operations.md): nothing dated before it is granted or used, as if the data
+/// began on it:
+///
+///     cut-over Jun 1, monthly from Apr 11, as of Jun 20:
+///     |--- Apr 11..May 10 ---|--- May 11..Jun 10 ---|--- Jun 11..Jul 10 ---|
+///     not granted            not granted (started    granted
+///                            May 11 < Jun 1)
+///     a ticket opened May 30 uses nothing and is not listed; one opened Jun 12 uses the Jun 11 grant
+///
 /// Consumption (the target): each ticket that requires an incident, opened by as-of (oldest
 /// first), uses one incident valid on its opening date: time-limited grants first (earliest
 /// `valid_until`, then oldest), then lifetime grants (oldest first), among the grants the target
@@ -111,6 +120,9 @@ public enum IncidentGrantsPlanner {
             revoked = Set(input.grants.filter(\.revoked).map(\.id))
         }
 
+        /// Whether `date` lies before the cut-over (docs/operations.md).
+        func beforeCutover(_ date: LocalDate) -> Bool { input.cutover.map { date < $0 } ?? false }
+
         func isTaken(_ key: String) -> Bool { taken.contains(key) || plan.grants.contains { $0.sourceKey == key } }
 
         /// `base`, or its first free numbered form.
@@ -187,6 +199,7 @@ public enum IncidentGrantsPlanner {
                 guard service.incidentsPerPeriod > 0, service.startsOn <= input.localAsOf else { continue }
                 if let end = service.endsOn, end <= service.startsOn { continue }
                 if service.periodMonths == 0 {
+                    guard !beforeCutover(service.startsOn) else { continue }
                     wanted.append(Wanted(base: Key.planLifetime(service: service.id), grant: {
                         .init(sourceKey: $0, source: .planLifetime, serviceID: service.id, quantity: service.incidentsPerPeriod,
                               lifetime: true, validFrom: service.startsOn)
@@ -197,6 +210,7 @@ public enum IncidentGrantsPlanner {
                 let started = DateRange(start: service.startsOn, end: input.localAsOf.adding(days: 1))
                 for period in BillingPeriod.anniversaries(anchor: service.startsOn, months: service.periodMonths, startingIn: started, termEnd: service.endsOn) {
                     let range = period.range
+                    guard !beforeCutover(range.start) else { continue }
                     wanted.append(Wanted(base: Key.period(service: service.id, start: range.start), grant: {
                         .init(sourceKey: $0, source: .planPeriod, serviceID: service.id, quantity: service.incidentsPerPeriod,
                               lifetime: false, validFrom: range.start, validUntil: range.end)
@@ -217,7 +231,7 @@ public enum IncidentGrantsPlanner {
         mutating func planRegistration() {
             var wanted: [Wanted] = []
             let quantity = rules.onRegistration
-            if quantity > 0, let registeredOn = input.registeredOn {
+            if quantity > 0, let registeredOn = input.registeredOn, !beforeCutover(registeredOn) {
                 wanted.append(Wanted(base: Key.registration(customer: input.customerID), grant: {
                     .init(sourceKey: $0, source: .registration, quantity: quantity, lifetime: true, validFrom: registeredOn)
                 }, serviceID: nil, quantity: quantity, validFrom: registeredOn, validUntil: nil, paymentID: nil, fundsAmount: nil))
@@ -231,7 +245,9 @@ public enum IncidentGrantsPlanner {
             let made = input.grants.filter { $0.source == .firstPayment }
             var wanted: [Wanted] = []
             let quantity = rules.onFirstPayment
-            if quantity > 0, let payment = input.firstPayment {
+            // A first payment received before the cut-over earned its grant in the other system;
+            // no later payment is the first.
+            if quantity > 0, let payment = input.firstPayment, !beforeCutover(payment.receivedOn) {
                 let customer = input.customerID
                 wanted.append(Wanted(base: "ig:first-payment:\(customer)", family: { Key.firstPayment(customer: customer, sequence: $0) }, grant: {
                     .init(sourceKey: $0, source: .firstPayment, quantity: quantity, lifetime: true,
@@ -245,7 +261,8 @@ public enum IncidentGrantsPlanner {
 
         mutating func planFunds() throws {
             let made = input.grants.filter { $0.source == .funds }
-            let own = input.fundsPayments.filter { $0.currency == input.currency }
+            // Funds received before the cut-over earned their incidents in the other system.
+            let own = input.fundsPayments.filter { $0.currency == input.currency && !beforeCutover($0.receivedOn) }
             if rules.fundsIncidents > 0 {
                 let foreign = input.fundsPayments.filter { $0.currency != input.currency }
                 if !foreign.isEmpty {
@@ -375,9 +392,10 @@ public enum IncidentGrantsPlanner {
             var target: [Int64: Ref] = [:]
             // The tickets that require an incident: those listed, and those holding a use whose
             // ticket still requires one.
-            var requiring = Dictionary(input.tickets.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+            // Tickets opened before the cut-over used their incident in the other system.
+            var requiring = Dictionary(input.tickets.filter { !beforeCutover($0.openedOn) }.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
             for use in input.activeUses where use.ticketRequiresIncident {
-                if let ticket = use.ticket, requiring[ticket.id] == nil { requiring[ticket.id] = ticket }
+                if let ticket = use.ticket, requiring[ticket.id] == nil, !beforeCutover(ticket.openedOn) { requiring[ticket.id] = ticket }
             }
             let tickets = requiring.values.sorted { ($0.openedAt, $0.id) < ($1.openedAt, $1.id) }
             for ticket in tickets {

@@ -19,6 +19,11 @@ public struct MonthlyRollupInput: Sendable {
     public var dueDays: Int
     /// false: invoices stay drafts for finance to review.
     public var issue: Bool
+    /// The cut-over (docs/operations.md "Cut-over"): nothing dated before it is billed. A setup
+    /// fee of a service starting before it, a fee period starting before it, and a month ending
+    /// on or before it bill nothing; a month holding it bills only the minutes worked on and
+    /// after it (the store leaves earlier entries out of U). nil: no cut-over.
+    public var cutover: LocalDate? = nil
     /// Tests only: corrections switched off, to show the convergence property test needs them.
     public var disabledCorrections: Set<MonthlyRollupPlanner.Correction> = []
 

@@ -24,20 +24,31 @@
 /// Usage (metered plans): U = the month's billable minutes, each entry rounded up to the plan's
 /// increment; billed = max(0, U - included_minutes) at `hourly_rate`, rounded half-up once for
 /// the line. Included minutes never roll over.
+///
+/// Cut-over (docs/operations.md): a line dated before it is never due, so it is neither billed
+/// nor, once billed, kept (a term corrected to start before the cut-over credits what was billed,
+/// as one clean run over the corrected data would bill nothing for it):
+///
+///     cut-over Oct 15, monthly fee from Sep 20, metered usage:
+///     |-- Sep 20..Oct 19 --|-- Oct 20..Nov 19 --|
+///     not billed (before)   billed in October
+///     October usage: only the entries worked on Oct 15 or later (the store sums no others)
 struct RollupTargets {
     let window: RollupWindow
+    let cutover: LocalDate?
     let services: [Int64: RollupService]
     let usage: [RollupLine: Int64]
     let increments: [RollupLine: Int64]
 
     init(_ input: MonthlyRollupInput) {
         window = input.window
+        cutover = input.cutover
         var services: [Int64: RollupService] = [:]
         for service in input.services { services[service.id] = service }
         self.services = services
         var usage: [RollupLine: Int64] = [:]
         var increments: [RollupLine: Int64] = [:]
-        for row in input.usage where input.window.contains(row.month) {
+        for row in input.usage where input.window.contains(row.month) && !(input.cutover.map { row.month.next.firstDay <= $0 } ?? false) {
             usage[.usage(service: row.serviceID, month: row.month), default: 0] += row.minutes
             if let increment = row.incrementMinutes { increments[.usage(service: row.serviceID, month: row.month)] = increment }
         }
@@ -99,19 +110,19 @@ struct RollupTargets {
         guard let search = feeSearch else { return lines }
         for service in services.values {
             guard let price = service.price, service.hasTerm else { continue }
-            if price.setupFee > 0, window.contains(service.startsOn.yearMonth) {
+            if price.setupFee > 0, window.contains(service.startsOn.yearMonth), !beforeCutover(service.startsOn) {
                 lines[.setup(service: service.id)] = service.startsOn.yearMonth
             }
             guard price.recurringFee > 0 else { continue }
             if service.periodMonths == 0 {
-                if window.contains(service.startsOn.yearMonth) {
+                if window.contains(service.startsOn.yearMonth), !beforeCutover(service.startsOn) {
                     lines[.fee(service: service.id, start: service.startsOn)] = service.startsOn.yearMonth
                 }
                 continue
             }
             for period in BillingPeriod.anniversaries(anchor: service.startsOn, months: service.periodMonths, startingIn: search, termEnd: service.endsOn) {
                 let month = RollupTargets.billingMonth(ofPeriodStarting: period.range.start, service)
-                if window.contains(month) { lines[.fee(service: service.id, start: period.range.start)] = month }
+                if window.contains(month), !beforeCutover(period.range.start) { lines[.fee(service: service.id, start: period.range.start)] = month }
             }
         }
         for (line, minutes) in usage where minutes > 0 {
@@ -141,7 +152,7 @@ struct RollupTargets {
         guard let service = services[line.serviceID] else { return lock == nil ? .nothing : .asBilled }
         switch line {
         case .setup:
-            guard service.hasTerm else { return .nothing }
+            guard service.hasTerm, !beforeCutover(service.startsOn) else { return .nothing }
             let unit = try lock?.unitPrice ?? price(of: service).setupFee
             guard unit != 0 else { return .nothing }
             let month = service.startsOn.yearMonth
@@ -149,6 +160,7 @@ struct RollupTargets {
                                       minutes: nil, quantity: ExactDecimal(1), unitPrice: unit, amount: unit, currency: service.currency,
                                       periodStart: month.firstDay, periodEnd: month.next.firstDay))
         case .fee(_, let start):
+            guard !beforeCutover(start) else { return .nothing }
             guard lock == nil ? feeDue(service, start) : withinTerm(service, start) && anchored(service, start) else { return .nothing }
             let unit = try lock?.unitPrice ?? price(of: service).recurringFee
             guard unit != 0 else { return .nothing }
@@ -189,6 +201,11 @@ struct RollupTargets {
     private func anchored(_ service: RollupService, _ start: LocalDate) -> Bool {
         if service.periodMonths == 0 { return start == service.startsOn }
         return BillingPeriod.anniversary(containing: start, anchor: service.startsOn, months: 1)?.range.start == start
+    }
+
+    /// Whether a fee period (or setup fee) dated `start` lies before the cut-over.
+    private func beforeCutover(_ start: LocalDate) -> Bool {
+        cutover.map { start < $0 } ?? false
     }
 
     /// Whether `start` lies within the service's term.

@@ -169,6 +169,10 @@ public struct SuspensionSweepInput: Sendable, Equatable {
     /// How many applications (current and superseded) each pair has had: the next one's
     /// source_key is numbered after them.
     public var applicationCounts: [ApplicationPair: Int]
+    /// The cut-over (docs/operations.md "Cut-over"): invoices issued before it, in the
+    /// customer's local calendar, were not supportbill's to chase (another system billed those
+    /// months): never overdue, never marked paid or unpaid. nil: no cut-over.
+    public var cutover: LocalDate? = nil
 
     public init(customerID: Int64, localAsOf: LocalDate, invoices: [Invoice] = [], services: [Service] = [], memberships: [Membership] = [],
                 creditNotes: [CreditSettlement.CreditNote] = [], applications: [StoredApplication] = [], applicationCounts: [ApplicationPair: Int] = [:]) {

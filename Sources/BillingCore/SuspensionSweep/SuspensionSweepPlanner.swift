@@ -17,6 +17,8 @@
 /// - Group membership is desired state: a managed member of a plan's group exactly while an
 ///   active service (after this run's changes) is on such a plan; staff-added members stay.
 /// - Credit notes and zero invoices (total <= 0) are never overdue and never marked paid.
+/// - Invoices issued before the cut-over (docs/operations.md) are left alone: never overdue,
+///   never marked paid or unpaid.
 public enum SuspensionSweepPlanner {
     /// `services.suspend_reason` of the sweep's own suspensions.
     public static let suspendReason = "overdue"
@@ -50,7 +52,9 @@ public enum SuspensionSweepPlanner {
         var openByService: [Int64: [SuspensionSweepPlan.OpenInvoice]] = [:]
         var paidByService: [Int64: [Int64]] = [:]
 
-        let positive = input.invoices.filter { $0.total > 0 }.sorted { $0.id < $1.id }
+        let positive = input.invoices.filter { invoice in
+            invoice.total > 0 && !(input.cutover.map { invoice.issuedOn < $0 } ?? false)
+        }.sorted { $0.id < $1.id }
         for invoice in positive {
             if let foreign = invoice.foreignPayments.first {
                 throw BillingError.invalidInput(

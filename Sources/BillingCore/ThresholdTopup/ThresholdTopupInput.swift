@@ -20,6 +20,12 @@ public struct ThresholdTopupInput: Sendable, Equatable {
     /// services are examined for a pack like every run's, and the rows consumed.
     public var serviceQueueIDs: [Int64]
     public var rules: ThresholdTopupRules
+    /// The cut-over (docs/operations.md "Cut-over"): an entry worked before it, in the
+    /// customer's local calendar (`timeZone`), is not debited (one debited before is given back,
+    /// as for a withdrawn entry). nil: no cut-over.
+    public var cutover: LocalDate? = nil
+    /// The customer's time zone: the local date of an entry, compared with `cutover`.
+    public var timeZone: CustomerTimeZone = .utc
     /// Tests only: corrections switched off, to show the convergence property test needs them.
     public var disabledCorrections: Set<ThresholdTopupPlanner.Correction> = []
 

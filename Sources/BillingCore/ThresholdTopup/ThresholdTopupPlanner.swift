@@ -122,7 +122,9 @@ public enum ThresholdTopupPlanner {
         // What the ledger should hold for the entry now, for this customer: (service, minutes, rate).
         var target: (service: ThresholdTopupInput.Service, minutes: Int64, rate: Int64)?
         var deferred = false
-        if let entry = change.entry, entry.customerID == customer {
+        // Worked before the cut-over: another system billed it (docs/operations.md "Cut-over").
+        let beforeCutover = change.entry.map { entry in input.cutover.map { input.timeZone.localDate(of: entry.workedAt) < $0 } ?? false } ?? false
+        if let entry = change.entry, entry.customerID == customer, !beforeCutover {
             guard let ticketCustomer = entry.ticketCustomerID else {
                 throw BillingError.invalidInput("time entry \(change.entryID) refers to ticket \(entry.ticketID), which does not exist")
             }
@@ -164,6 +166,8 @@ public enum ThresholdTopupPlanner {
             let why: String
             if change.entry == nil {
                 why = "entry deleted"
+            } else if beforeCutover {
+                why = "entry re-dated before the cut-over (\(input.cutover.map(String.init(describing:)) ?? ""))"
             } else if let entry = change.entry, entry.customerID != customer {
                 why = "entry moved to customer \(entry.customerID)"
             } else if deferred {

@@ -101,6 +101,7 @@ public struct MonthlyRollupJob: BillingJob {
                 openItems: loaded.openItems[customer.id] ?? [], dueDays: parameters.dueDays, issue: parameters.issue
             )
             input.disabledCorrections = disabledCorrections
+            input.cutover = loaded.cutover
             switch MonthlyRollupPlanner.plan(input) {
             case .skip(let reason):
                 output.skip(customer.id, reason)

@@ -198,15 +198,18 @@ public enum ContractBatchLoader {
             )
         }
 
+        let cutover = try BillingCutover.load(db)
         let inputs = customers.compactMap { customer -> ContractCustomerInput? in
             guard let list = entries[customer.id] else { return nil }
             let own = Set(list.map(\.ticketID))
-            return ContractCustomerInput(
+            var input = ContractCustomerInput(
                 customerID: customer.id, currency: customer.currency.code,
                 orgUnits: customer.orgUnitID.flatMap { chains[$0] } ?? [],
                 // A ticket of another customer is passed on as it is: the planner refuses it.
                 entries: list, tickets: own.sorted().compactMap { ticketsByID[$0] }
             )
+            input.cutover = cutover
+            return input
         }
         let stored = held.values.sorted { ($0.customer, $0.entry) < ($1.customer, $1.entry) }.map {
             ContractCorrections.StoredEntry(customerID: $0.customer, entryID: $0.entry, held: $0.slots, rows: entryRows[$0.entry] ?? 0, reason: $0.reason)

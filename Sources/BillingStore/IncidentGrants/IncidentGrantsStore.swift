@@ -350,6 +350,7 @@ public enum IncidentGrantsStore {
         }
 
         var inputs: [Int64: IncidentGrantsInput] = [:]
+        let cutover = try BillingCutover.load(db)
         for customer in customers {
             inputs[customer.id] = IncidentGrantsInput(
                 customerID: customer.id, currency: customer.currency.code, localAsOf: customer.localAsOf,
@@ -358,6 +359,7 @@ public enum IncidentGrantsStore {
                 firstPayment: firstPayment[customer.id], fundsPayments: fundsPayments[customer.id] ?? [],
                 fundsTotal: fundsTotal[customer.id] ?? 0
             )
+            inputs[customer.id]?.cutover = cutover
         }
         return inputs
     }

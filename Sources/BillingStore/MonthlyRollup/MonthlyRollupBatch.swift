@@ -8,6 +8,8 @@ public struct MonthlyRollupBatch: Sendable {
     public var defects: [Int64: String] = [:]
     public var invoices: [Int64: [RollupInvoice]] = [:]
     public var openItems: [Int64: [RollupItem]] = [:]
+    /// The cut-over (`BillingCutover`), nil when none is set.
+    public var cutover: LocalDate?
 
     public init() {}
 }

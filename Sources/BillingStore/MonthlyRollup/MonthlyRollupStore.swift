@@ -30,6 +30,7 @@ public enum MonthlyRollupStore {
         // A batch's hashes and sorts (its entries, tickets, services) are sized by the batch,
         // not by the tables: let them stay in memory for this transaction only.
         try db.execute("SELECT set_config('work_mem', $1, true)", [workMemory])
+        batch.cutover = try BillingCutover.load(db)
         try loadServices(db, ids, into: &batch)
         try loadUsage(db, windows, into: &batch)
         try loadInvoices(db, ids, starts, ends, into: &batch)
@@ -100,7 +101,9 @@ public enum MonthlyRollupStore {
     /// - An entry whose ticket is not one of its customer's, or whose service is not, is a
     ///   defect, recorded per month: the customer is skipped rather than billed for someone
     ///   else's work.
+    /// - Entries worked before the cut-over (`BillingCutover`) are left out.
     public static func prepareUsage(_ db: PostgresConnection, customerFilter: [Int64]?, first: YearMonth, last: YearMonth) throws {
+        let cutover = try BillingCutover.load(db)
         var monthCount = 0
         var month = first
         while month <= last {
@@ -203,10 +206,13 @@ public enum MonthlyRollupStore {
                AND x.worked_at >= m.lo - interval '3 hours' AND x.worked_at < m.hi + interval '3 hours'
               LEFT JOIN monthly_rollup_increments k
                 ON k.customer_id = x.customer_id AND k.service_id = x.known_service AND k.month = m.month
-             WHERE (x.worked_at >= m.lo + interval '3 hours' AND x.worked_at < m.hi - interval '3 hours')
-                OR date_trunc('month', x.worked_at AT TIME ZONE m.timezone)::date = m.month
+             WHERE ((x.worked_at >= m.lo + interval '3 hours' AND x.worked_at < m.hi - interval '3 hours')
+                    OR date_trunc('month', x.worked_at AT TIME ZONE m.timezone)::date = m.month)
+               -- The cut-over: entries worked before it, in the customer's local calendar, are
+               -- not the rollup's (docs/operations.md "Cut-over").
+               AND ($4::date IS NULL OR (x.worked_at AT TIME ZONE m.timezone)::date >= $4::date)
              GROUP BY x.customer_id, x.known_service, m.month
-            """, [customerFilter, Instant(utc: first.firstDay.adding(days: -1)), Instant(utc: last.next.firstDay.adding(days: 1))])
+            """, [customerFilter, Instant(utc: first.firstDay.adding(days: -1)), Instant(utc: last.next.firstDay.adding(days: 1)), cutover])
         try db.execute("SELECT set_config('parallel_tuple_cost', $1, true)", [tupleCost])
         try db.execute("DROP TABLE \(boundsTable)")
         try db.execute("DROP TABLE \(incrementsTable)")

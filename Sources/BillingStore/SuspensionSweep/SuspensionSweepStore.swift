@@ -127,8 +127,10 @@ public enum SuspensionSweepStore {
     /// Loads the inputs of a batch: five statements whatever its size.
     public static func load(_ db: PostgresConnection, customers: [CustomerRecord]) throws -> [Int64: SuspensionSweepInput] {
         var inputs: [Int64: SuspensionSweepInput] = [:]
+        let cutover = try BillingCutover.load(db)
         for customer in customers {
             inputs[customer.id] = SuspensionSweepInput(customerID: customer.id, localAsOf: customer.localAsOf)
+            inputs[customer.id]?.cutover = cutover
         }
         let ids = customers.map(\.id)
         guard !ids.isEmpty else { return inputs }

@@ -32,6 +32,7 @@ public enum ThresholdTopupStore {
     /// Loads the inputs of a batch of customers in eight set-based queries.
     public static func load(_ db: PostgresConnection, customers: [CustomerRecord], asOf: Instant, rules: ThresholdTopupRules) throws -> Loaded {
         let ids = customers.map(\.id)
+        let cutover = try BillingCutover.load(db)
 
         // Each queue is read before the state it points at: a change committed after the read
         // queues a row this batch does not consume, so a decision made on the state before that
@@ -208,11 +209,14 @@ public enum ThresholdTopupStore {
                     own.append(service)
                 }
             }
-            inputs.append(ThresholdTopupInput(
+            var input = ThresholdTopupInput(
                 customerID: customer.id, asOf: asOf, localAsOf: customer.localAsOf,
                 services: own.sorted { $0.id < $1.id }, entries: changes,
                 invoices: (invoices[customer.id] ?? []).sorted { $0.id < $1.id }, serviceQueueIDs: serviceQueue[customer.id] ?? [],
-                rules: rules))
+                rules: rules)
+            input.cutover = cutover
+            input.timeZone = customer.timeZone
+            inputs.append(input)
         }
         return Loaded(inputs: inputs, orphanInvoiceQueueIDs: orphans)
     }

@@ -208,6 +208,10 @@ struct RunnerRoleTests {
         ("UPDATE audit_events SET event = 'suspended'", "42501"),
         ("UPDATE incident_grants SET quantity = 99", "42501"),
         ("INSERT INTO topup_entry_queue (customer_id, time_entry_id) VALUES (1, 1)", "42501"),
+        // The cut-over is the operator's (supportbill cutover --set, as the owner): the jobs only read it.
+        ("INSERT INTO billing_cutover (cutover) VALUES ('2026-01-01')", "42501"),
+        ("UPDATE billing_cutover SET cutover = '2026-01-01'", "42501"),
+        ("SELECT cutover FROM billing_cutover", nil),
         ("UPDATE services SET status = 'suspended', suspend_reason = 'overdue', suspended_at = now()", nil),
         ("UPDATE incident_grants SET revoked_at = now()", nil),
     ] as [(String, String?)])
@@ -282,6 +286,7 @@ struct RunnerRoleTests {
             "audit_event_names:SELECT",
             "audit_events:INSERT,SELECT",
             "billable_items:DELETE,INSERT,SELECT",
+            "billing_cutover:SELECT",
             "contract_charge_drift:SELECT",
             "contract_charges:INSERT,SELECT",
             "contract_usage:SELECT",

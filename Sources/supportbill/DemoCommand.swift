@@ -16,7 +16,9 @@ struct DemoCommand: ParsableCommand {
             the system's PostgreSQL; as root it runs as the postgres user), creates the schema, \
             loads a month of a hosting company's support data (a support bundle with included \
             hours and overtime, post-paid hourly support with a one-time fee, pre-paid credit, \
-            incident packs, contracts; customers from Los Angeles to Kiritimati), runs every job \
+            incident packs, contracts; customers from Los Angeles to Kiritimati), sets the \
+            cut-over (the first date supportbill bills: its old system billed what came before), \
+            runs every job \
             the way the timers would around the turn of the month, prints what each run emitted \
             and the invoices, and deletes the cluster. After the month, the past is corrected \
             (an entry edited down, a payment reversed, an entry withdrawn) and the jobs run again: \
@@ -97,6 +99,13 @@ struct DemoCommand: ParsableCommand {
                     let db = try target.connect()
                     try db.executeScript(sql)
                     db.close()
+                case let .cutover(date, caption):
+                    print("\n## \(caption)\n$ supportbill cutover --set \(date)\n")
+                    let db = try target.connect()
+                    defer { db.close() }
+                    let setting = try BillingCutover.set(date, db)
+                    print("cut-over set to \(setting.date)")
+                    print(CutoverCommand.meaning(setting.date))
                 case let .creditNotes(caption):
                     print("\n## \(caption)\n")
                     let db = try target.connect()

@@ -9,6 +9,8 @@ struct DemoScenario {
         case run(JobName, asOf: Instant, period: YearMonth?, caption: String)
         /// Change the data between runs (static SQL: it carries no outside values).
         case change(caption: String, sql: String)
+        /// Set the cut-over (`supportbill cutover --set`): the first date supportbill bills.
+        case cutover(LocalDate, caption: String)
         /// Print the credit notes issued so far: their numbers (a series of their own) and the
         /// invoice each corrects, which the jobs' reports do not show.
         case creditNotes(caption: String)
@@ -27,6 +29,12 @@ struct DemoScenario {
         // The 1st of the next month, 14:00 UTC: the demo month has closed in every time zone.
         let closing = Instant(utc: next, hour: 14)
         theMonth = [
+            // Going live (docs/operations.md "Cut-over"): the provider's old system billed what
+            // came before. Three months before the demo month: services that started earlier
+            // (Sakura Cloud's bundle) bill their periods from then on, and everything the demo
+            // bills lies on or after it, so the month tells the story a fresh start would.
+            .cutover(month.adding(months: -3).firstDay,
+                     caption: "Going live: the provider's old billing system billed everything before \(month.adding(months: -3).firstDay); supportbill takes over from that date"),
             // Pre-paid credit through the month (threshold-topup runs hourly in production): the
             // first pack on the 1st, paid the next day; on the 10th the time so far is debited and
             // the payment credited; at the close the tenth hour is used up and the next pack issued.

@@ -14,6 +14,10 @@ struct DemoTests {
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("billing 2026-10"))
         #expect(result.stdout.contains("Invoice") || result.stdout.contains("No invoices"))
+        // Going live: the cut-over is set before the first run, and the text says what it means.
+        #expect(result.stdout.contains("$ supportbill cutover --set 2026-07-01\n\ncut-over set to 2026-07-01\nno job emits anything for time worked, fee or grant periods starting, payments received or tickets opened before 2026-07-01"), "\(result.stdout.prefix(1500))")
+        let firstRun = try #require(result.stdout.range(of: "$ supportbill run "))
+        #expect(try #require(result.stdout.range(of: "$ supportbill cutover --set")).lowerBound < firstRun.lowerBound)
         let left = try FileManager.default.contentsOfDirectory(atPath: temporary).filter { $0.hasPrefix("supportbill-pg-") }
         #expect(left.isEmpty, "the demo left \(left)")
     }

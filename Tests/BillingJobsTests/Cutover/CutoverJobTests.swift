@@ -72,6 +72,48 @@ struct CutoverJobTests {
         #expect(again.output.counts["invoices"] == nil && again.output.counts["adjustment_invoices"] == nil)
     }
 
+    /// A Berlin customer on post-paid hourly support (1.00/h, setup fee in August) with `entries`.
+    private func postpaidWorld(_ db: PostgresConnection, entries: [(String, Int)]) throws {
+        let f = Fixtures(db)
+        let plans = try f.rollupPlans()
+        let customer = try f.customer("Contoso", timezone: "Europe/Berlin")
+        let service = try f.service(customer: customer, plan: plans.postpaid, startsOn: "2026-08-01")
+        let ticket = try f.ticket(customer: customer, service: service, openedAt: "2026-08-01T09:00:00Z")
+        for (worked, minutes) in entries { try f.entry(customer: customer, ticket: ticket, workedAt: worked, minutes: minutes) }
+    }
+
+    //   cut-over Oct 15, Berlin (UTC+2 in October):
+    //   2026-10-14T21:30Z = Oct 14 23:30 local   45 min   before
+    //   2026-10-14T22:30Z = Oct 15 00:30 local   50 min   after (UTC says Oct 14)
+    //   2026-10-20T09:00Z                        65 min   after
+    //   October: 60 + 75 = 135 min = 2.25 h at 1.00 = 2.25. A clean database holding only the
+    //   entries on and after Oct 15 (local), and no cut-over, bills October the same.
+    @Test("monthly-rollup: with the cut-over, October equals a clean run over the entries on and after it")
+    func monthlyRollupEqualsCleanStart() throws {
+        let entries = [("2026-09-10T09:00:00Z", 120), ("2026-10-14T21:30:00Z", 45), ("2026-10-14T22:30:00Z", 50), ("2026-10-20T09:00:00Z", 65)]
+        func october(_ database: TestDatabase, _ db: PostgresConnection) throws -> [String] {
+            let report = run(database, MonthlyRollupJob(parameters: MonthlyRollupParameters()), asOf: "2026-11-01T14:00:00Z", period: try YearMonth("2026-10"))
+            #expect(report.exitStatus == .success, "\(report.error ?? "") \(report.output.skipped)")
+            return try db.query("SELECT i.period_start, i.total, b.kind, b.minutes, b.amount FROM invoices i JOIN billable_items b ON b.invoice_id = i.id ORDER BY b.kind")
+                .map { "\(try $0.decode(0, as: LocalDate.self)) \(try $0.decode(1, as: Int64.self)) \(try $0.decode(2, as: String.self)) \(try $0.decode(3, as: Int64?.self) ?? 0) \(try $0.decode(4, as: Int64.self))" }
+        }
+        let database = try TestCluster.makeDatabase()
+        defer { database.drop() }
+        let db = try database.connect()
+        defer { db.close() }
+        try postpaidWorld(db, entries: entries)
+        try setCutover(db, "2026-10-15")
+        let withCutover = try october(database, db)
+        #expect(withCutover == ["2026-10-01 225 usage 135 225"])
+
+        let clean = try TestCluster.makeDatabase()
+        defer { clean.drop() }
+        let cleanDB = try clean.connect()
+        defer { cleanDB.close() }
+        try postpaidWorld(cleanDB, entries: Array(entries.suffix(2)))
+        #expect(try october(clean, cleanDB) == withCutover)
+    }
+
     /// A pre-paid service (1.00/h, packs of 10.00, threshold 0) of a New York customer.
     private func topupWorld(_ db: PostgresConnection, entries: [(String, Int)]) throws -> (customer: Int64, service: Int64) {
         let f = Fixtures(db)

@@ -15,14 +15,14 @@ struct CutoverCommand: ParsableCommand {
             anything for time worked, fee or grant periods starting, payments received or tickets \
             opened before it, each in the customer's local calendar:
 
-              monthly-rollup            no fee period or setup fee starting before it; a month \
-            holding it bills only the time worked on and after it
-              threshold-topup           entries worked before it are not debited
-              suspension-sweep          invoices issued before it are never chased
-              incident-grants           no grant for a period, registration, first payment or \
-            funds before it; tickets opened before it use no incident
-              contract-expiry-rollover  entries worked before it are charged to no contract; a \
-            request opened before it is never billed per incident
+              monthly-rollup: no fee period or setup fee starting before it; a month
+                holding it bills only the time worked on and after it
+              threshold-topup: entries worked before it are not debited
+              suspension-sweep: invoices issued before it are never chased
+              incident-grants: no grant for a period, registration, first payment or
+                funds before it; tickets opened before it use no incident
+              contract-expiry-rollover: entries worked before it are charged to no
+                contract; a request opened before it is never billed per incident
 
             The date is stored in the database (billing_cutover), so every job, host and timer \
             reads the same one. Without --set the command prints it, or "not set" (every job then \
@@ -32,8 +32,8 @@ struct CutoverCommand: ParsableCommand {
             64 when supportbill already emitted something dated before the new date (items, ledger \
             rows, grants, uses, charges): the message names them. Moving it earlier is always \
             allowed: it only lets the jobs bill more (what lies between the two dates is billed by \
-            the next runs). Set it as the schema's owner (the role that runs migrate); the jobs' \
-            role may only read it.
+            the next runs, within each job's window; an older month needs --period). Set it as \
+            the schema's owner (the role that runs migrate); the jobs' role may only read it.
 
             Examples:
               supportbill cutover

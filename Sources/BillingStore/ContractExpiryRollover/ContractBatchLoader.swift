@@ -45,6 +45,7 @@ public enum ContractBatchLoader {
     public static func load(_ db: PostgresConnection, customers: [CustomerRecord], asOf: Instant) throws -> Batch {
         let ids = customers.map(\.id)
         guard !ids.isEmpty else { return Batch(customers: [], contracts: []) }
+        let cutover = try BillingCutover.load(db)
 
         // 1. The job's time: every billable entry worked by as-of that no service bills, with
         //    the customer's local date of each.
@@ -81,15 +82,17 @@ public enum ContractBatchLoader {
                         WHEN te.customer_id <> cc.customer_id THEN 'the entry moved to customer ' || te.customer_id
                         WHEN NOT te.billable THEN 'the entry was withdrawn (billable = false)'
                         WHEN te.service_id IS NOT NULL OR t.service_id IS NOT NULL THEN 'the entry is billed by a service now'
-                        WHEN te.worked_at > $2 THEN 'the entry was re-dated after the as-of date' END
+                        WHEN te.worked_at > $2 THEN 'the entry was re-dated after the as-of date'
+                        WHEN (te.worked_at AT TIME ZONE c.timezone)::date < $3::date THEN 'the entry is dated before the cut-over' END
               FROM contract_charges cc
               LEFT JOIN time_entries te ON te.id = cc.time_entry_id
               LEFT JOIN tickets t ON t.id = te.ticket_id
+              LEFT JOIN customers c ON c.id = te.customer_id
              WHERE cc.customer_id = ANY($1::bigint[])
              GROUP BY cc.customer_id, cc.time_entry_id, cc.contract_id, cc.outcome, te.id, te.customer_id, te.billable,
-                      te.service_id, t.service_id, te.worked_at
+                      te.service_id, t.service_id, te.worked_at, c.timezone
             HAVING sum(cc.minutes) <> 0
-            """, [ids, asOf]) {
+            """, [ids, asOf, cutover]) {
             let customer = try row.decode(0, as: Int64.self)
             let entry = try row.decode(1, as: Int64.self)
             let outcomeText = try row.decode(3, as: String.self)
@@ -198,7 +201,6 @@ public enum ContractBatchLoader {
             )
         }
 
-        let cutover = try BillingCutover.load(db)
         let inputs = customers.compactMap { customer -> ContractCustomerInput? in
             guard let list = entries[customer.id] else { return nil }
             let own = Set(list.map(\.ticketID))

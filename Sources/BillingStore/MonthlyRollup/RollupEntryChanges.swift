@@ -59,6 +59,9 @@ public enum RollupEntryChanges {
               JOIN customers c ON c.id = w.customer_id
               JOIN rollup_entry_changes q ON q.customer_id = w.customer_id
                                          AND q.worked_at < (w.first_day::timestamp AT TIME ZONE c.timezone)
+              -- Entries worked before the cut-over are no month's to bill (docs/operations.md).
+              LEFT JOIN billing_cutover k ON true
+             WHERE k.cutover IS NULL OR q.worked_at >= (k.cutover::timestamp AT TIME ZONE c.timezone)
              GROUP BY q.customer_id, 2
              ORDER BY q.customer_id, 2
             """, [before.map(\.customerID), before.map(\.day)]).map { row in

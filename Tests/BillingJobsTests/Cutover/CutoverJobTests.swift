@@ -295,5 +295,14 @@ struct CutoverJobTests {
         let again = run(database, job, asOf: "2026-10-10T00:00:00Z")
         #expect(again.exitStatus == .success)
         #expect(try f.count("contract_charges") == 3 && f.count("billable_items") == 1)
+
+        // A correction: the covered entry was really worked on Sep 28, before the cut-over. Its
+        // 60 minutes go back to the contract, and the event says why.
+        try db.execute("UPDATE time_entries SET worked_at = '2026-09-28T09:00:00Z' WHERE id = $1", [covered])
+        let corrected = run(database, job, asOf: "2026-10-10T00:00:00Z")
+        #expect(corrected.exitStatus == .success, "\(corrected.error ?? "")")
+        #expect(try db.query("SELECT sum(minutes)::bigint FROM contract_charges WHERE time_entry_id = $1", [covered]).scalar(Int64.self) == 0)
+        #expect(try db.query("SELECT detail->>'reason' FROM audit_events WHERE event = 'contract_minutes_returned' AND entity_id = $1",
+                             [covered]).scalar(String.self) == "the entry is dated before the cut-over")
     }
 }

@@ -55,6 +55,8 @@ struct InstallGuideTests {
         let line: Int
         let tags: [String]
         let text: String
+        /// The `## ` heading the block is under: each section runs in a shell of its own.
+        let section: String
         var description: String { "INSTALL.md:\(line) ```sh\(tags.isEmpty ? "" : " " + tags.joined(separator: " "))" }
     }
 
@@ -67,16 +69,21 @@ struct InstallGuideTests {
     static func blocks(in markdown: String) -> [Block] {
         var blocks: [Block] = []
         var open: (line: Int, tags: [String], shell: Bool, lines: [String])?
+        var section = ""
         for (index, line) in markdown.components(separatedBy: "\n").enumerated() {
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if var current = open {
                 if trimmed == "```" {
-                    if current.shell { blocks.append(Block(line: current.line, tags: current.tags, text: current.lines.joined(separator: "\n"))) }
+                    if current.shell {
+                        blocks.append(Block(line: current.line, tags: current.tags, text: current.lines.joined(separator: "\n"), section: section))
+                    }
                     open = nil
                 } else {
                     current.lines.append(line)
                     open = current
                 }
+            } else if line.hasPrefix("## ") {
+                section = String(line.dropFirst(3))
             } else if trimmed.hasPrefix("```") {
                 let words = trimmed.dropFirst(3).split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
                 let shell = words.first == "sh" || words.first == "bash"
@@ -251,24 +258,34 @@ struct InstallGuideTests {
                 running.append(block)
             }
         }
+        // One shell per section, each starting with the settings block, as a reader who comes
+        // back to a section (going live a week later, an upgrade a year later) in a new shell:
+        // a section may use the settings and its own variables, nothing else.
+        let settingsBlock = try #require(running.first)
+        var sections: [(name: String, blocks: [Block])] = []
+        for block in running.dropFirst() {
+            if sections.last?.name == block.section { sections[sections.count - 1].blocks.append(block) } else { sections.append((block.section, [block])) }
+        }
         let status = scratch + "/status"
-        var script = """
-            set -e -o pipefail
-            cd "$INSTALL_GUIDE_SOURCE"
-            trap 'echo "exit $? ${INSTALL_GUIDE_BLOCK:-0}" >> "$INSTALL_GUIDE_STATUS"' EXIT
-
-            """
-        for block in running {
-            script += """
-                INSTALL_GUIDE_BLOCK=\(block.line)
-                {
-                \(block.text)
-                } > "$INSTALL_GUIDE_OUTPUT/\(block.line).out" 2> "$INSTALL_GUIDE_OUTPUT/\(block.line).err"
-                echo "ok \(block.line)" >> "$INSTALL_GUIDE_STATUS"
+        func script(_ blocks: [Block]) -> String {
+            var script = """
+                set -e -o pipefail
+                cd "$INSTALL_GUIDE_SOURCE"
+                trap 'echo "exit $? ${INSTALL_GUIDE_BLOCK:-0}" >> "$INSTALL_GUIDE_STATUS"' EXIT
 
                 """
+            for block in blocks {
+                script += """
+                    INSTALL_GUIDE_BLOCK=\(block.line)
+                    {
+                    \(block.text)
+                    } > "$INSTALL_GUIDE_OUTPUT/\(block.line).out" 2> "$INSTALL_GUIDE_OUTPUT/\(block.line).err"
+                    echo "ok \(block.line)" >> "$INSTALL_GUIDE_STATUS"
+
+                    """
+            }
+            return script
         }
-        try script.write(toFile: scratch + "/install.sh", atomically: false, encoding: .utf8)
 
         // A clean environment: nothing of libpq's or supportbill's from this process. HOME holds
         // the admin's ~/.pgpass; TMPDIR keeps the guide's mktemp inside the scratch directory.
@@ -292,14 +309,20 @@ struct InstallGuideTests {
 
         // setsid: no controlling terminal, so psql can never wait for a password typed at one.
         let started = Date()
-        let run = try ChildProcess(setsid!, ["-w", "/usr/bin/timeout", "600", bash!, scratch + "/install.sh"], environment: environment).wait()
-        print("InstallGuideTests: \(running.count) blocks ran in \(Int(Date().timeIntervalSince(started))) s (\(path))")
+        var stopped: String?
+        for (index, section) in sections.enumerated() where stopped == nil {
+            let path = scratch + "/section-\(index).sh"
+            try script([settingsBlock] + section.blocks).write(toFile: path, atomically: false, encoding: .utf8)
+            let run = try ChildProcess(setsid!, ["-w", "/usr/bin/timeout", "300", bash!, path], environment: environment).wait()
+            if run.status != 0 { stopped = "section \(section.name) exited \(run.status) \(run.stderr)" }
+        }
+        print("InstallGuideTests: \(running.count) blocks in \(sections.count) sections ran in \(Int(Date().timeIntervalSince(started))) s (\(path))")
+        #expect(stopped == nil, "the guide stopped: \(stopped ?? "")")
 
         func out(_ block: Block) -> String { (try? String(contentsOfFile: "\(output)/\(block.line).out", encoding: .utf8)) ?? "" }
         func err(_ block: Block) -> String { (try? String(contentsOfFile: "\(output)/\(block.line).err", encoding: .utf8)) ?? "" }
         let lines = ((try? String(contentsOfFile: status, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
         let succeeded = Set(lines.filter { $0.hasPrefix("ok ") }.compactMap { Int($0.dropFirst(3)) })
-        #expect(run.status == 0, "the guide stopped: \(lines.last ?? "no status") \(run.stderr)")
         for block in running where !succeeded.contains(block.line) {
             Issue.record("\(block) failed or did not run:\n\(block.text)\n--- stdout\n\(out(block))--- stderr\n\(err(block))")
             break

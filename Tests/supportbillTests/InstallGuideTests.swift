@@ -164,8 +164,8 @@ struct InstallGuideTests {
                 }
             }
         }
-        // The going-live order: the schema, then the service's checks, then the dry runs, then the timers.
-        let order = ["supportbill migrate --database", "as_service supportbill migrate --status", "--dry-run", "systemctl enable"]
+        // The going-live order: the schema, the cut-over, then the service's checks, then the dry runs, then the timers.
+        let order = ["supportbill migrate --database", "supportbill cutover --set", "as_service supportbill migrate --status", "--dry-run", "systemctl enable"]
         let positions = order.map { step in blocks.firstIndex { $0.text.contains(step) } }
         #expect(positions.allSatisfy { $0 != nil }, "\(zip(order, positions).filter { $0.1 == nil }.map(\.0)) missing")
         let found = positions.compactMap { $0 }

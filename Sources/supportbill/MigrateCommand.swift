@@ -23,7 +23,8 @@ struct MigrateCommand: ParsableCommand {
             exits 0 when they match, 10 when the schema is behind the binary (run migrate), 11 \
             when it is ahead (a newer supportbill migrated it: install that release), 12 when an \
             applied migration differs from this binary's file. An upgrade: stop the timers, \
-            install the new release, `supportbill migrate`, start the timers (deploy/INSTALL.md).
+            run the new release's `supportbill migrate`, install it, start the timers (a failed \
+            migration leaves the installed binary working; deploy/INSTALL.md, Upgrading).
 
             Examples:
               supportbill migrate --database postgresql://billing@db.internal/support

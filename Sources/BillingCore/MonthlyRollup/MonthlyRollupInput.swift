@@ -19,6 +19,9 @@ public struct MonthlyRollupInput: Sendable {
     public var dueDays: Int
     /// false: invoices stay drafts for finance to review.
     public var issue: Bool
+    /// The customer's tax rate and note today: what its lines get when they are invoiced for the
+    /// first time (corrections keep the rate of what they correct).
+    public var tax: CustomerTax = .untaxed
     /// Tests only: corrections switched off, to show the convergence property test needs them.
     public var disabledCorrections: Set<MonthlyRollupPlanner.Correction> = []
 

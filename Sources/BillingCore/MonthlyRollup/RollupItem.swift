@@ -15,8 +15,11 @@ public struct RollupItem: Sendable, Hashable {
     public let sourceKey: String
     /// Usage lines: the included minutes they were billed with (`billable_items.included_minutes`).
     public let includedMinutes: Int64?
+    /// The rate it was billed at (`billable_items.tax_rate`, `tax_percent`); nil: untaxed, or
+    /// another job's item not invoiced yet (it takes the customer's rate when it is invoiced).
+    public let taxRate: TaxRate?
 
-    public init(id: Int64, serviceID: Int64?, kind: String, line: RollupLine?, description: String, minutes: Int64?, quantity: ExactDecimal, unitPrice: Int64, amount: Int64, currency: CurrencyCode, periodStart: LocalDate?, periodEnd: LocalDate?, sourceKey: String, includedMinutes: Int64? = nil) {
+    public init(id: Int64, serviceID: Int64?, kind: String, line: RollupLine?, description: String, minutes: Int64?, quantity: ExactDecimal, unitPrice: Int64, amount: Int64, currency: CurrencyCode, periodStart: LocalDate?, periodEnd: LocalDate?, sourceKey: String, includedMinutes: Int64? = nil, taxRate: TaxRate? = nil) {
         self.id = id
         self.serviceID = serviceID
         self.kind = kind
@@ -31,5 +34,6 @@ public struct RollupItem: Sendable, Hashable {
         self.periodEnd = periodEnd
         self.sourceKey = sourceKey
         self.includedMinutes = includedMinutes
+        self.taxRate = taxRate
     }
 }

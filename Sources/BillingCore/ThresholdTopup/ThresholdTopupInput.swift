@@ -20,6 +20,9 @@ public struct ThresholdTopupInput: Sendable, Equatable {
     /// services are examined for a pack like every run's, and the rows consumed.
     public var serviceQueueIDs: [Int64]
     public var rules: ThresholdTopupRules
+    /// The customer's tax rate and note today: a new top-up invoice is taxed at it (its credit
+    /// stays the net pack amount).
+    public var tax: CustomerTax = .untaxed
     /// Tests only: corrections switched off, to show the convergence property test needs them.
     public var disabledCorrections: Set<ThresholdTopupPlanner.Correction> = []
 
@@ -174,7 +177,11 @@ public struct ThresholdTopupInput: Sendable, Equatable {
     public struct TopupInvoice: Sendable, Equatable {
         public var id: Int64
         public var status: InvoiceStatus
+        /// Gross: what its payments must reach.
         public var total: Int64
+        /// Net: the packs' amount, what its payment credits to the service. nil: `total` (an
+        /// untaxed invoice).
+        public var subtotal: Int64?
         public var currency: CurrencyCode
         /// The service of its top-up item; nil if it has none (not one of ours).
         public var serviceID: Int64?
@@ -188,10 +195,11 @@ public struct ThresholdTopupInput: Sendable, Equatable {
         /// Invoice-queue rows this reconciliation consumes.
         public var queueIDs: [Int64]
 
-        public init(id: Int64, status: InvoiceStatus, total: Int64, currency: CurrencyCode, serviceID: Int64?, completedPaid: Int64, credits: Int, reversals: Int, netCredited: Int64, queueIDs: [Int64]) {
+        public init(id: Int64, status: InvoiceStatus, total: Int64, subtotal: Int64? = nil, currency: CurrencyCode, serviceID: Int64?, completedPaid: Int64, credits: Int, reversals: Int, netCredited: Int64, queueIDs: [Int64]) {
             self.id = id
             self.status = status
             self.total = total
+            self.subtotal = subtotal
             self.currency = currency
             self.serviceID = serviceID
             self.completedPaid = completedPaid
@@ -201,7 +209,10 @@ public struct ThresholdTopupInput: Sendable, Equatable {
             self.queueIDs = queueIDs
         }
 
-        /// DESIGN §3: paid when completed payments reach its total.
+        /// DESIGN §3: paid when completed payments reach its (gross) total.
         public var isFullyPaid: Bool { completedPaid >= total }
+
+        /// What its payment credits: the net pack amount (the tax is not the customer's credit).
+        public var credit: Int64 { subtotal ?? total }
     }
 }

@@ -8,6 +8,8 @@ public struct MonthlyRollupBatch: Sendable {
     public var defects: [Int64: String] = [:]
     public var invoices: [Int64: [RollupInvoice]] = [:]
     public var openItems: [Int64: [RollupItem]] = [:]
+    /// Customers' tax rates and notes today; absent: untaxed.
+    public var taxes: [Int64: CustomerTax] = [:]
 
     public init() {}
 }

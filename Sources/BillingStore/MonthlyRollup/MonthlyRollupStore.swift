@@ -34,6 +34,7 @@ public enum MonthlyRollupStore {
         try loadUsage(db, windows, into: &batch)
         try loadInvoices(db, ids, starts, ends, into: &batch)
         try loadOpenItems(db, ids, ends, into: &batch)
+        batch.taxes = try CustomerTaxes.load(db, ids)
         return batch
     }
 
@@ -279,7 +280,8 @@ public enum MonthlyRollupStore {
             )
             SELECT i.id, i.customer_id, i.kind, i.currency, i.period_start, i.status, i.total, i.source_key,
                    b.id, b.service_id, b.kind, b.rollup_line, b.description, b.minutes, b.quantity, b.unit_price,
-                   b.amount, b.currency, b.period_start, b.period_end, b.source_key, b.included_minutes
+                   b.amount, b.currency, b.period_start, b.period_end, b.source_key, b.included_minutes,
+                   b.tax_rate, b.tax_percent
               FROM months m
               JOIN invoices i ON i.customer_id = m.customer_id AND i.period_start = m.period_start
                              AND i.kind IN ('period', 'adjustment')
@@ -307,7 +309,7 @@ public enum MonthlyRollupStore {
                 minutes: try row.decode(13, as: Int64?.self), quantity: try row.decode(14), unitPrice: try row.decode(15),
                 amount: try row.decode(16), currency: try row.decode(17), periodStart: try row.decode(18, as: LocalDate?.self),
                 periodEnd: try row.decode(19, as: LocalDate?.self), sourceKey: try row.decode(20),
-                includedMinutes: try row.decode(21, as: Int64?.self)
+                includedMinutes: try row.decode(21, as: Int64?.self), taxRate: try taxRate(row, 22)
             ))
         }
         for id in order {
@@ -325,7 +327,7 @@ public enum MonthlyRollupStore {
     private static func loadOpenItems(_ db: PostgresConnection, _ ids: [Int64], _ ends: [LocalDate], into batch: inout MonthlyRollupBatch) throws {
         for row in try db.query("""
             SELECT b.id, b.customer_id, b.service_id, b.kind, b.description, b.minutes, b.quantity, b.unit_price,
-                   b.amount, b.currency, b.period_start, b.period_end, b.source_key
+                   b.amount, b.currency, b.period_start, b.period_end, b.source_key, b.tax_rate, b.tax_percent
               FROM unnest($1::bigint[], $2::date[]) AS w(customer_id, end_day)
               JOIN billable_items b ON b.customer_id = w.customer_id AND b.invoice_id IS NULL AND b.period_start < w.end_day
              WHERE b.rollup_line IS NULL
@@ -338,9 +340,15 @@ public enum MonthlyRollupStore {
                 description: try row.decode(4), minutes: try row.decode(5, as: Int64?.self), quantity: try row.decode(6),
                 unitPrice: try row.decode(7), amount: try row.decode(8), currency: try row.decode(9),
                 periodStart: try row.decode(10, as: LocalDate?.self), periodEnd: try row.decode(11, as: LocalDate?.self),
-                sourceKey: try row.decode(12)
+                sourceKey: try row.decode(12), taxRate: try taxRate(row, 13)
             ))
         }
+    }
+
+    /// An item's rate (`tax_rate`, `tax_percent` at `column` and the next); nil: untaxed.
+    private static func taxRate(_ row: PostgresRow, _ column: Int) throws -> TaxRate? {
+        guard let code = try row.decode(column, as: String?.self), let percent = try row.decode(column + 1, as: ExactDecimal?.self) else { return nil }
+        return try TaxRate(code: code, percent: percent)
     }
 
     /// An invoice row's columns while its items are being collected.

@@ -95,7 +95,7 @@ public struct ThresholdTopupPlan: Sendable, Equatable {
         public var amount: Int64
         /// The item's rate (the customer's as it is issued); nil: untaxed.
         public var taxRate: TaxRate? = nil
-        /// Net, tax and gross of the invoice; `taxes.total` is what the customer pays.
+        /// Net, tax and gross of the invoice; `taxes.total` is what the customer pays. nil: untaxed.
         public var taxes: InvoiceTaxes? = nil
         public var taxNote: String? = nil
         /// Gross: what the invoice totals.

@@ -100,8 +100,10 @@ public enum ThresholdTopupPlanner {
             )
             // The pack is invoiced for the first time: the customer's rate; the customer pays
             // the gross total, the service is credited the net amount.
-            invoice.taxRate = input.tax.rate
-            invoice.taxes = try InvoiceTaxes(items: [(amount, input.tax.rate)])
+            if let rate = input.tax.rate {
+                invoice.taxRate = rate
+                invoice.taxes = try InvoiceTaxes(items: [(amount, rate)])
+            }
             invoice.taxNote = input.tax.note
             plan.invoices.append(invoice)
         }

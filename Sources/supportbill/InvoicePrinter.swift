@@ -28,7 +28,7 @@ enum InvoicePrinter {
             if !invoice.taxes.isEmpty || invoice.taxNote != nil {
                 output += String(repeating: " ", count: 84) + ("net " + currency.format(invoice.subtotal)).leftPadding(to: 14) + "\n"
                 for tax in invoice.taxes {
-                    let label = "tax \(tax.rate) \(tax.percent) % of \(currency.format(tax.base))"
+                    let label = "tax \(tax.rate) \(tax.percent.normalized) % of \(currency.format(tax.base))"
                     output += label.leftPadding(to: 84) + " " + currency.format(tax.tax).leftPadding(to: 14) + "\n"
                 }
             }

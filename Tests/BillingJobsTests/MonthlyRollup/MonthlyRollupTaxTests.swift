@@ -93,6 +93,7 @@ struct MonthlyRollupTaxTests {
         // A rerun emits nothing: the stored rates match.
         let rerun = t.run()
         #expect(rerun.output.counts.filter { $0.key != "customers" }.isEmpty)
+        #expect(try BillingInvariants.violations(t.db).isEmpty)
     }
 
     //   Wingtip, bundle 200.00 + 60.00/h beyond 2 h, at UK-VAT 17.5 % in October:
@@ -148,6 +149,7 @@ struct MonthlyRollupTaxTests {
         // Nothing more to correct.
         let rerun = t.run(asOf: try Instant(rfc3339: "2026-11-03T14:00:00Z"))
         #expect(rerun.output.counts.filter { $0.key != "customers" }.isEmpty)
+        #expect(try BillingInvariants.violations(t.db).isEmpty)
     }
 
     //   A draft (issue = false) follows the customer's rate until it is issued:

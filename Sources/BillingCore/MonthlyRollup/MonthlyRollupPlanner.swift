@@ -212,8 +212,10 @@ public enum MonthlyRollupPlanner {
             changed = true
         }
         for item in open {
-            // Invoiced for the first time: the customer's rate (unless its job gave it one).
-            items.append(RollupItemPlan.stored(item, change: .attach).with(taxRate: item.taxRate ?? input.tax.rate))
+            // Invoiced for the first time: the customer's rate (unless its job gave it one); a
+            // correction of an invoiced item: the rate of that item.
+            let rate = item.correctsInvoicedItem ? item.taxRate : item.taxRate ?? input.tax.rate
+            items.append(RollupItemPlan.stored(item, change: .attach).with(taxRate: rate))
             changed = true
         }
         items.sort { $0.sourceKey < $1.sourceKey }

@@ -327,21 +327,28 @@ public enum MonthlyRollupStore {
     private static func loadOpenItems(_ db: PostgresConnection, _ ids: [Int64], _ ends: [LocalDate], into batch: inout MonthlyRollupBatch) throws {
         for row in try db.query("""
             SELECT b.id, b.customer_id, b.service_id, b.kind, b.description, b.minutes, b.quantity, b.unit_price,
-                   b.amount, b.currency, b.period_start, b.period_end, b.source_key, b.tax_rate, b.tax_percent
+                   b.amount, b.currency, b.period_start, b.period_end, b.source_key,
+                   COALESCE(o.tax_rate, b.tax_rate), COALESCE(o.tax_percent, b.tax_percent), o.id IS NOT NULL
               FROM unnest($1::bigint[], $2::date[]) AS w(customer_id, end_day)
               JOIN billable_items b ON b.customer_id = w.customer_id AND b.invoice_id IS NULL AND b.period_start < w.end_day
+              -- An offset of an invoiced item (`<its key>:offset`) is taxed at that item's rate
+              -- (docs/invoices.md, "Taxes"): found by its key, through the unique index.
+              LEFT JOIN billable_items o ON b.source_key LIKE '%:offset' AND o.source_key = left(b.source_key, -length(':offset'))
+                                        AND o.customer_id = b.customer_id AND o.invoice_id IS NOT NULL
              WHERE b.rollup_line IS NULL
                AND NOT EXISTS (SELECT 1 FROM rollup_netted_items n WHERE n.customer_id = b.customer_id AND n.item_id = b.id)
              ORDER BY b.id
                FOR UPDATE OF b
             """, [ids, ends]) {
-            batch.openItems[try row.decode(1, as: Int64.self), default: []].append(RollupItem(
+            var item = RollupItem(
                 id: try row.decode(0), serviceID: try row.decode(2, as: Int64?.self), kind: try row.decode(3), line: nil,
                 description: try row.decode(4), minutes: try row.decode(5, as: Int64?.self), quantity: try row.decode(6),
                 unitPrice: try row.decode(7), amount: try row.decode(8), currency: try row.decode(9),
                 periodStart: try row.decode(10, as: LocalDate?.self), periodEnd: try row.decode(11, as: LocalDate?.self),
                 sourceKey: try row.decode(12), taxRate: try taxRate(row, 13)
-            ))
+            )
+            item.correctsInvoicedItem = try row.decode(15, as: Bool.self)
+            batch.openItems[try row.decode(1, as: Int64.self), default: []].append(item)
         }
     }
 

@@ -178,4 +178,34 @@ struct MonthlyRollupTaxTests {
         #expect(invoice.taxNote == "Reverse charge")
         #expect(invoice.number == "INV-000001")
     }
+
+    //   Litware at DE-19: a May per-incident charge of 49.00 (contract-expiry-rollover's) is
+    //   invoiced: 49.00 + 9.31 = 58.31. Litware becomes untaxed; the charge is withdrawn by its
+    //   offset (`<key>:offset`, -49.00): the credit note takes the charge's rate, -49.00 - 9.31.
+    @Test("another job's offset of an invoiced item is taxed at that item's rate, not the customer's new one")
+    func offsetKeepsRate() throws {
+        let t = try RollupTestDatabase()
+        defer { t.close() }
+        let f = t.fixtures
+        try f.taxRate("DE-19", "19")
+        let litware = try f.customer("Litware")
+        try f.tax(customer: litware, rate: "DE-19")
+        try f.uninvoicedItem(customer: litware, amount: 4900, month: "2026-05", sourceKey: "ce:per-incident:1")
+        #expect(t.run(period: nil).exitStatus == .success)
+        let may = try #require(try f.taxedInvoices(customer: litware).first)
+        #expect([may.subtotal, may.taxTotal, may.total] == [4900, 931, 5831])
+
+        try f.tax(customer: litware, rate: nil)
+        try f.uninvoicedItem(customer: litware, amount: -4900, month: "2026-05", sourceKey: "ce:per-incident:1:offset")
+        // An untaxed item of the same month at the same time: the customer's (new) rate, none.
+        try f.uninvoicedItem(customer: litware, amount: 1000, month: "2026-05", sourceKey: "ce:per-incident:2")
+        let second = t.run(asOf: try Instant(rfc3339: "2026-11-02T14:00:00Z"), period: nil)
+        #expect(second.exitStatus == .success, "\(second.output.skipped)")
+        let credit = try #require(try f.taxedInvoices(customer: litware).last)
+        #expect([credit.subtotal, credit.taxTotal, credit.total] == [-3900, -931, -4831])
+        #expect(credit.taxes == ["DE-19 19.0000 -4900 -931"])
+        #expect(credit.correctsInvoiceID == may.id)
+        #expect(try f.itemRates(invoice: credit.id) == ["per_incident -4900 DE-19 19.0000", "per_incident 1000 -"])
+        #expect(try BillingInvariants.violations(t.db).isEmpty)
+    }
 }

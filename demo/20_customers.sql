@@ -34,3 +34,14 @@ SELECT setval(pg_get_serial_sequence('org_units', 'id'), 100);
 SELECT setval(pg_get_serial_sequence('customers', 'id'), 100);
 SELECT setval(pg_get_serial_sequence('services', 'id'), 100);
 SELECT setval(pg_get_serial_sequence('items', 'id'), 100);
+
+-- Taxes (docs/invoices.md, "Taxes"): Contoso Web in Berlin pays German VAT at 19 %; Tailspin
+-- Apps in London accounts for the VAT itself (reverse charge: 0 %, and a note on its invoices);
+-- everyone else is untaxed.
+INSERT INTO tax_rates (code, name, rate) VALUES
+    ('DE-19', 'Germany, standard VAT', 19.0000),
+    ('RC-0',  'Reverse charge',         0.0000);
+UPDATE customers SET tax_rate = 'DE-19' WHERE id = 2;
+UPDATE customers SET tax_rate = 'RC-0',
+       tax_note = 'Reverse charge: the customer accounts for the VAT (VAT Act 1994, s. 8)'
+ WHERE id = 4;

@@ -3,6 +3,7 @@ import BillingCore
 import BillingJobs
 import BillingStore
 import Foundation
+import Postgres
 
 struct BalanceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -54,12 +55,14 @@ struct BalanceCommand: ParsableCommand {
         let when = try asOf.map { try Instant(rfc3339: $0) } ?? Instant.now
         let balance: SettlementStore.Balance
         let currencies: [CurrencyCode: Currency]
+        let documents: [Int64: Document]
         do {
             let db = try database.target.connect()
             defer { db.close() }
             try Migrator().verify(db)
             balance = try SettlementStore.balance(db, customer: customer, asOf: when)
             currencies = try CurrencyTable.load(db)
+            documents = try BalanceCommand.documents(db, customer: customer)
         } catch let error as SettlementStore.UnknownCustomer {
             FileHandle.standardError.write(Data("supportbill: error: \(error)\n".utf8))
             throw ExitCode(ExitStatus.usage.rawValue)
@@ -67,9 +70,38 @@ struct BalanceCommand: ParsableCommand {
             throw failure(error)
         }
         switch format {
-        case .json: print(BalanceCommand.json(balance).prettyText)
-        case .text: print(BalanceCommand.text(balance, currencies: currencies), terminator: "")
+        case .json: print(BalanceCommand.json(balance, documents: documents).prettyText)
+        case .text: print(BalanceCommand.text(balance, currencies: currencies, documents: documents), terminator: "")
         }
+    }
+
+    /// What an invoice says as a document: its number, net, tax per rate and note
+    /// (docs/invoices.md); its `total` (gross) is what payments and credit settle.
+    struct Document {
+        var number: String?
+        var subtotal: Int64
+        var taxTotal: Int64
+        var taxNote: String?
+        /// (rate, percent, base, tax) per rate.
+        var taxes: [(rate: String, percent: ExactDecimal, base: Int64, tax: Int64)] = []
+    }
+
+    /// The customer's invoices as documents, in two queries.
+    static func documents(_ db: PostgresConnection, customer: Int64) throws -> [Int64: Document] {
+        var documents: [Int64: Document] = [:]
+        for row in try db.query("SELECT id, number, subtotal, tax_total, tax_note FROM invoices WHERE customer_id = $1", [customer]) {
+            documents[try row.decode(0, as: Int64.self)] = Document(
+                number: try row.decode(1, as: String?.self), subtotal: try row.decode(2), taxTotal: try row.decode(3),
+                taxNote: try row.decode(4, as: String?.self))
+        }
+        for row in try db.query("""
+            SELECT invoice_id, tax_rate, tax_percent, base, tax FROM invoice_taxes
+             WHERE customer_id = $1 ORDER BY invoice_id, tax_rate, tax_percent
+            """, [customer]) {
+            let id = try row.decode(0, as: Int64.self)
+            documents[id]?.taxes.append((try row.decode(1), try row.decode(2, as: ExactDecimal.self).normalized, try row.decode(3), try row.decode(4)))
+        }
+        return documents
     }
 
     /// The open invoices: outstanding after payments and credit, by due date then id.
@@ -80,7 +112,7 @@ struct BalanceCommand: ParsableCommand {
         }
     }
 
-    static func json(_ balance: SettlementStore.Balance) -> JSONValue {
+    static func json(_ balance: SettlementStore.Balance, documents: [Int64: Document] = [:]) -> JSONValue {
         let applications = balance.settlement.applications
         return .object([
             ("customer_id", .int(balance.customerID)), ("name", .string(balance.name)), ("timezone", .string(balance.timezone)),
@@ -89,6 +121,14 @@ struct BalanceCommand: ParsableCommand {
                 .object([
                     ("invoice_id", .int(line.invoice.id)), ("kind", .string(line.invoice.kind)), ("status", .string(line.status)),
                     ("currency", .string(line.invoice.currency.rawValue)), ("total", .int(line.invoice.total)),
+                    ("number", documents[line.invoice.id]?.number.map { .string($0) } ?? .null),
+                    ("subtotal", .int(documents[line.invoice.id]?.subtotal ?? line.invoice.total)),
+                    ("tax_total", .int(documents[line.invoice.id]?.taxTotal ?? 0)),
+                    ("taxes", .array((documents[line.invoice.id]?.taxes ?? []).map { tax in
+                        .object([("tax_rate", .string(tax.rate)), ("tax_percent", .decimal(tax.percent.description)),
+                                 ("base", .int(tax.base)), ("tax", .int(tax.tax))])
+                    })),
+                    ("tax_note", documents[line.invoice.id]?.taxNote.map { .string($0) } ?? .null),
                     ("due_on", .string(line.invoice.dueOn.description)),
                     ("days_past_due", .int(Int64(max(0, line.invoice.dueOn.days(until: balance.localAsOf))))),
                     ("paid", .int(line.invoice.paid)), ("credited", .int(standing.credited)), ("outstanding", .int(standing.outstanding)),
@@ -121,7 +161,7 @@ struct BalanceCommand: ParsableCommand {
         ])
     }
 
-    static func text(_ balance: SettlementStore.Balance, currencies: [CurrencyCode: Currency]) -> String {
+    static func text(_ balance: SettlementStore.Balance, currencies: [CurrencyCode: Currency], documents: [Int64: Document] = [:]) -> String {
         func money(_ amount: Int64, _ code: CurrencyCode) -> String {
             (currencies[code] ?? Currency(code: code, minorUnits: 2)).format(amount)
         }
@@ -137,10 +177,17 @@ struct BalanceCommand: ParsableCommand {
             for (line, standing) in open {
                 let code = line.invoice.currency
                 let late = line.invoice.dueOn.days(until: balance.localAsOf)
-                rows.append([String(line.invoice.id), line.invoice.kind, line.invoice.dueOn.description + (late > 0 ? " (\(late) days ago)" : ""),
+                let document = documents[line.invoice.id]
+                rows.append([String(line.invoice.id) + (document?.number.map { " \($0)" } ?? ""), line.invoice.kind, line.invoice.dueOn.description + (late > 0 ? " (\(late) days ago)" : ""),
                              money(line.invoice.total, code), money(line.invoice.paid, code), money(standing.credited, code),
                              money(standing.outstanding, code)])
                 var detail: [String] = []
+                if let document, !document.taxes.isEmpty || document.taxNote != nil {
+                    // The total is gross: net and tax per rate, then the note.
+                    let taxes = document.taxes.map { "tax \($0.rate) \($0.percent) % of \(money($0.base, code)): \(money($0.tax, code))" }
+                    detail.append((["net \(money(document.subtotal, code))"] + taxes).joined(separator: ", "))
+                    if let note = document.taxNote { detail.append(note) }
+                }
                 for payment in line.payments {
                     detail.append("payment \(payment.id) \(money(payment.amount, payment.currency)) received \(payment.receivedAt) \(payment.status)")
                 }

@@ -9,7 +9,7 @@ enum InvoicePrinter {
         for invoice in invoices {
             let currency = currencies[invoice.currency] ?? Currency(code: invoice.currency, minorUnits: 2)
             output += "\n"
-            var title = "Invoice \(invoice.id) · \(invoice.customerName) (customer \(invoice.customerID)) · \(invoice.kind)"
+            var title = "Invoice \(invoice.number.map { "\($0) (id \(invoice.id))" } ?? "\(invoice.id)") · \(invoice.customerName) (customer \(invoice.customerID)) · \(invoice.kind)"
             if let start = invoice.periodStart, let end = invoice.periodEnd {
                 title += " · \(DateRange(start: start, end: end))"
             }
@@ -24,7 +24,16 @@ enum InvoicePrinter {
                     ? "\(item.quantity) × \(currency.format(item.unitPrice))" : ""
                 output += ("    " + item.description).padding(to: 62) + " " + rate.leftPadding(to: 20) + " " + currency.format(item.amount).leftPadding(to: 14) + "\n"
             }
+            // A taxed invoice (or one with a note): net, the tax per rate, then the gross total.
+            if !invoice.taxes.isEmpty || invoice.taxNote != nil {
+                output += String(repeating: " ", count: 84) + ("net " + currency.format(invoice.subtotal)).leftPadding(to: 14) + "\n"
+                for tax in invoice.taxes {
+                    let label = "tax \(tax.rate) \(tax.percent.normalized) % of \(currency.format(tax.base))"
+                    output += label.leftPadding(to: 84) + " " + currency.format(tax.tax).leftPadding(to: 14) + "\n"
+                }
+            }
             output += String(repeating: " ", count: 84) + ("total " + currency.format(invoice.total)).leftPadding(to: 14) + "\n"
+            if let note = invoice.taxNote { output += "  \(note)\n" }
         }
         return output
     }

@@ -61,10 +61,22 @@ enum UsageReportRenderer {
         lines.append("")
         lines.append("Billed for the month")
         for item in r.items {
-            let invoice = item.invoiceID.map { "invoice \($0) (\(item.invoiceStatus ?? "?"))" } ?? "not invoiced yet"
+            let invoice = item.invoiceID.map { "invoice \($0)\(item.invoiceNumber.map { " \($0)" } ?? "") (\(item.invoiceStatus ?? "?"))" } ?? "not invoiced yet"
             lines.append("  \(item.kind.padding(to: 14)) \(item.description.padding(to: 58)) \(money(item.amount).leftPadding(to: 14))  \(invoice)")
         }
         if r.items.isEmpty { lines.append("  nothing yet") }
+        // The invoices as documents: net, tax per rate, gross (what is paid), the note.
+        if !r.invoices.isEmpty {
+            lines.append("")
+            lines.append("Invoices")
+            for invoice in r.invoices {
+                var line = "  \(invoice.number ?? "invoice \(invoice.id)") (\(invoice.status)): net \(money(invoice.subtotal))"
+                for tax in invoice.taxes { line += ", tax \(tax.rate) \(tax.percent) % of \(money(tax.base)): \(money(tax.tax))" }
+                line += ", total \(money(invoice.total))"
+                if let note = invoice.taxNote { line += "  \(note)" }
+                lines.append(line)
+            }
+        }
         return lines.map(TextSafety.printable).joined(separator: "\n") + "\n"
     }
 
@@ -115,7 +127,19 @@ enum UsageReportRenderer {
                 .object([("id", .int(i.id)), ("kind", .string(i.kind)), ("description", .string(i.description)),
                          ("service_id", i.serviceID.map { .int($0) } ?? .null), ("quantity", .decimal(i.quantity.description)),
                          ("unit_price", .int(i.unitPrice)), ("amount", .int(i.amount)),
-                         ("invoice_id", i.invoiceID.map { .int($0) } ?? .null), ("invoice_status", i.invoiceStatus.map { .string($0) } ?? .null)])
+                         ("invoice_id", i.invoiceID.map { .int($0) } ?? .null), ("invoice_status", i.invoiceStatus.map { .string($0) } ?? .null),
+                         ("invoice_number", i.invoiceNumber.map { .string($0) } ?? .null),
+                         ("tax_rate", i.taxRate.map { .string($0) } ?? .null),
+                         ("tax_percent", i.taxPercent.map { .decimal($0.description) } ?? .null)])
+            })),
+            ("invoices", .array(r.invoices.map { i in
+                .object([("id", .int(i.id)), ("number", i.number.map { .string($0) } ?? .null), ("status", .string(i.status)),
+                         ("subtotal", .int(i.subtotal)), ("tax_total", .int(i.taxTotal)), ("total", .int(i.total)),
+                         ("tax_note", i.taxNote.map { .string($0) } ?? .null),
+                         ("taxes", .array(i.taxes.map { tax in
+                             .object([("tax_rate", .string(tax.rate)), ("tax_percent", .decimal(tax.percent.description)),
+                                      ("base", .int(tax.base)), ("tax", .int(tax.tax))])
+                         }))])
             })),
         ])
     }

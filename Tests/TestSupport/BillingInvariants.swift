@@ -5,7 +5,8 @@ import Postgres
 public enum BillingInvariants {
     /// Violations, empty when all hold:
     /// - every invoice's net (subtotal) is the sum of its items, its tax the sum of its tax rows,
-    ///   and every invoice past draft has items;
+    ///   and every invoice past draft has items; each rate's row has the base of its items and
+    ///   the tax rounded once half away from zero;
     /// - every invoice-number counter holds 1..N with no gap and no repeat, N its last value
     ///   (docs/invoices.md: whatever was killed, crashed or rolled back);
     /// - no time entry is debited twice as usage, or charged to contracts beyond its minutes;
@@ -27,6 +28,20 @@ public enum BillingInvariants {
              GROUP BY i.id HAVING i.tax_total <> coalesce(sum(t.tax), 0) ORDER BY i.id LIMIT 20
             """) {
             found.append("invoice \(try row.decode(0, as: Int64.self)): tax_total \(try row.decode(1, as: Int64.self)), tax rows sum to \(try row.decode(2, as: Int64.self))")
+        }
+        // Each rate's row: its base the sum of that rate's items, its tax rounded once half away
+        // from zero (PostgreSQL's numeric round), whatever was killed (drafts included).
+        for row in try db.query("""
+            SELECT coalesce(t.invoice_id, b.invoice_id), coalesce(t.tax_rate, b.tax_rate), t.base, b.base, t.tax
+              FROM invoice_taxes t
+              FULL JOIN (SELECT customer_id, invoice_id, tax_rate, tax_percent, sum(amount)::bigint AS base
+                           FROM billable_items WHERE invoice_id IS NOT NULL AND tax_rate IS NOT NULL
+                          GROUP BY 1, 2, 3, 4) b
+                ON (b.customer_id, b.invoice_id, b.tax_rate, b.tax_percent) = (t.customer_id, t.invoice_id, t.tax_rate, t.tax_percent)
+             WHERE t.base IS DISTINCT FROM b.base OR t.tax <> round(t.base * t.tax_percent / 100)
+             ORDER BY 1 LIMIT 20
+            """) {
+            found.append("invoice \(try row.decode(0, as: Int64.self)) rate \(try row.decode(1, as: String.self)): tax row base \(try row.decode(2, as: Int64?.self).map(String.init) ?? "none"), items \(try row.decode(3, as: Int64?.self).map(String.init) ?? "none"), tax \(try row.decode(4, as: Int64?.self).map(String.init) ?? "none")")
         }
         for row in try db.query("""
             SELECT n.series, n.credit_note, n.year, n.count, n.distinct_values, n.max_value, coalesce(c.last_value, 0)

@@ -14,7 +14,8 @@ import Postgres
 ///   (incident plans' even tickets require an incident); customers with g % 4 = 2 also have
 ///   three tickets on no service (contract-expiry-rollover's work), with customer contracts
 ///   (hours, time-limited), item contracts and org-unit subscriptions;
-/// - funds payments for one customer in seven (one in forty reversed).
+/// - funds payments for one customer in seven (one in forty reversed);
+/// - taxes one customer in nine at 19 % and reverse-charges one in nine (0 %, a note).
 ///
 /// `history` then bills September the way the timers would have (rollup, top-ups, grants,
 /// contracts) and records payments for most of it, so that the November runs the tests fault
@@ -118,6 +119,13 @@ public struct FaultMonth: Sendable {
                    timestamptz '2025-01-01 00:00:00Z' + (g % 300) * interval '1 day'
               FROM generate_series(1, $1::int) g
             """, [customers, units, FaultMonth.zones])
+        // Taxed customers (docs/invoices.md, "Taxes"): one in nine at 19 %, one in nine reverse
+        // charged (0 % with a note); the rest untaxed.
+        try db.executeScript("""
+            INSERT INTO tax_rates (code, name, rate) VALUES ('VAT-19', 'VAT', 19.0000), ('RC-0', 'Reverse charge', 0.0000);
+            UPDATE customers SET tax_rate = 'VAT-19' WHERE id % 9 = 4;
+            UPDATE customers SET tax_rate = 'RC-0', tax_note = 'Reverse charge' WHERE id % 9 = 5;
+            """)
         try db.execute("""
             INSERT INTO services (id, customer_id, plan_id, currency, status, starts_on, ends_on, suspended_at, suspend_reason)
             SELECT g, g, (ARRAY[1, 2, 5, 6])[1 + g % 4], c.currency,

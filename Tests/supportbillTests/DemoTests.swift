@@ -76,6 +76,35 @@ struct DemoTests {
         #expect(listing.contains("Invoices (11)"))
         #expect(listing.contains("2.25 × 60.00 USD     135.00 USD"))
         #expect(listing.contains("Support time 2026-10 re-rated: 4.75 h → 3.75 h worked            -1 × 60.00 USD     -60.00 USD"))
-        #expect(listing.contains("Invoice 6 · Wingtip Toys (customer 5) · period · 2026-10-01..2026-10-31\n  issued, due 2026-11-15\n"))
+        #expect(listing.contains("Invoice INV-000006 (id 6) · Wingtip Toys (customer 5) · period · 2026-10-01..2026-10-31\n  issued, due 2026-11-15\n"))
+    }
+
+    //   Contoso Web at DE-19: 30.00 setup + 2.25 h at 1.00 = net 32.25, 19 % = 6.1275 -> 6.13, gross 38.38
+    //   Tailspin Apps, reverse charge: 99.00 at 0 % with its note; everyone else untaxed
+    @Test("the month has taxed and untaxed customers: net, tax per rate, gross and the note, paid on the gross")
+    func taxes() throws {
+        let result = try ChildProcess.supportbill(["demo", "--month", "2026-10"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let rollup = try #require(result.stdout.components(separatedBy: "\n## Month-end rollup").dropFirst().first?.components(separatedBy: "\n## ").first)
+        #expect(rollup.contains("  invoice 4 INV-000004  customer 2  period  2026-10-01..2026-10-31  issued  due 2026-11-15  total 38.38 USD"))
+        #expect(rollup.contains("      tax           DE-19 19 % of 32.25 USD                                            6.13 USD"))
+        #expect(rollup.contains("      tax           RC-0 0 % of 99.00 USD                                              0.00 USD"))
+        #expect(rollup.contains("      note: Reverse charge: the customer accounts for the VAT (VAT Act 1994, s. 8)"))
+        #expect(rollup.contains("USD  invoiced 770.38 USD  ·  issued 770.38 USD"))
+        // Contoso pays the gross total, and the sweep marks its invoice paid.
+        #expect(result.stdout.contains("customer_id 2  entity invoice  entity_id 4  event invoice_paid  detail {\"reason\":\"completed payments reach the total\",\"kind\":\"period\",\"currency\":\"USD\",\"total\":3838,\"paid\":3838"))
+        let listing = try #require(result.stdout.components(separatedBy: "\n=====").last)
+        #expect(listing.contains("""
+            Invoice INV-000004 (id 4) · Contoso Web (customer 2) · period · 2026-10-01..2026-10-31
+              paid, due 2026-11-15, paid 38.38 USD
+                Post-paid Support (hourly), one-time setup fee                                       30.00 USD
+                Support time 2026-10: 2.25 h worked                             2.25 × 1.00 USD       2.25 USD
+                                                                                                 net 32.25 USD
+                                                                     tax DE-19 19 % of 32.25 USD       6.13 USD
+                                                                                                total 38.38 USD
+            """))
+        #expect(listing.contains("                                                                                total 99.00 USD\n  Reverse charge: the customer accounts for the VAT (VAT Act 1994, s. 8)\n"))
+        // Northwind is untaxed: no net or tax lines.
+        #expect(listing.contains("                                                                                    total 335.00 USD\n\nInvoice INV-000010"))
     }
 }

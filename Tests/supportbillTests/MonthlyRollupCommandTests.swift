@@ -26,7 +26,7 @@ struct MonthlyRollupCommandTests {
         })
     }
 
-    @Test("the demo bills October: 335.00, 32.25, 99.00, 200.00, 41250 JPY, 49.00 and a 49.00 incident; Blue Yonder is skipped; the rerun bills nothing; a late entry adds 30.00")
+    @Test("the demo bills October: 335.00, 32.25 + 19 % = 38.38, 99.00 (reverse charge), 200.00, 41250 JPY, 49.00 and a 49.00 incident; Blue Yonder is skipped; the rerun bills nothing; a late entry adds 30.00")
     func demo() throws {
         let result = try ChildProcess.supportbill(["demo", "--month", "2026-10"])
         #expect(result.status == 0, "\(result.stderr)")
@@ -36,14 +36,16 @@ struct MonthlyRollupCommandTests {
         let first = parts[0]
         for line in [
             "  customer 1  period  2026-10-01..2026-10-31  issued  due 2026-11-15  total 335.00 USD",
-            "  customer 2  period  2026-10-01..2026-10-31  issued  due 2026-11-15  total 32.25 USD",
+            // Contoso Web pays 19 % VAT: 32.25 net, 6.1275 -> 6.13 tax (docs/invoices.md).
+            "  customer 2  period  2026-10-01..2026-10-31  issued  due 2026-11-15  total 38.38 USD",
             "  customer 5  period  2026-10-01..2026-10-31  issued  due 2026-11-15  total 200.00 USD",
             "  customer 6  period  2026-10-01..2026-10-31  issued  due 2026-11-15  total 41250 JPY",
             "  customer 8  period  2026-10-01..2026-10-31  issued  due 2026-11-16  total 49.00 USD",
             // 616.25 of fees and usage, plus Litware's per-incident ticket (49.00 in the demo's
             // jobs directory) that contract-expiry-rollover emitted and the rollup invoiced,
-            // plus Tailspin's incident pack (99.00: fees on every plan kind, DESIGN §4 as amended).
-            "USD  invoiced 764.25 USD",
+            // plus Tailspin's incident pack (99.00: fees on every plan kind, DESIGN §4 as amended),
+            // plus Contoso's 6.13 of VAT.
+            "USD  invoiced 770.38 USD",
             "  customer 4  period  2026-10-01..2026-10-31  issued  due 2026-11-15  total 99.00 USD",
             "Incident Pack (10 per month), 2026-10-11..2026-11-10",
             "  customer 7  period  2026-10-01..2026-10-31  issued  due 2026-11-15  total 49.00 USD",

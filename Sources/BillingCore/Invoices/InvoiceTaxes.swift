@@ -46,4 +46,11 @@ public struct InvoiceTaxes: Equatable, Sendable {
         self.taxTotal = try MoneyMath.sum(lines.map(\.tax))
         _ = try MoneyMath.add(subtotal, taxTotal)
     }
+
+    /// An invoice without taxed items: no lines, total = subtotal.
+    public init(untaxedSubtotal subtotal: Int64) {
+        self.lines = []
+        self.subtotal = subtotal
+        self.taxTotal = 0
+    }
 }

@@ -24,6 +24,9 @@ public struct MonthlyRollupInput: Sendable {
     /// on or before it bill nothing; a month holding it bills only the minutes worked on and
     /// after it (the store leaves earlier entries out of U). nil: no cut-over.
     public var cutover: LocalDate? = nil
+    /// The customer's tax rate and note today: what its lines get when they are invoiced for the
+    /// first time (corrections keep the rate of what they correct).
+    public var tax: CustomerTax = .untaxed
     /// Tests only: corrections switched off, to show the convergence property test needs them.
     public var disabledCorrections: Set<MonthlyRollupPlanner.Correction> = []
 

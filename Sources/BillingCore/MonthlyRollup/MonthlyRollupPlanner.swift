@@ -159,7 +159,8 @@ public enum MonthlyRollupPlanner {
             let period = invoices.first { $0.kind == .period }
             var desired: [RollupLine: RollupItemPlan] = [:]
             for (line, target) in lines {
-                if let target { desired[line] = target.item(sourceKey: itemKey(line)) }
+                // Not issued yet: the line is invoiced for the first time, at the customer's rate.
+                if let target { desired[line] = target.item(sourceKey: itemKey(line)).with(taxRate: input.tax.rate) }
             }
             let key = period?.sourceKey ?? periodInvoiceKey(customer: input.customerID, currency: group.currency, month: group.month)
             return try settle(group, existing: period, kind: .period, sourceKey: key, desired: desired, relevant: relevant, open: open, input: input)
@@ -176,7 +177,7 @@ public enum MonthlyRollupPlanner {
             let delta = try MoneyMath.add(target?.amount ?? 0, -MoneyMath.sum(prior.map(\.amount)))
             guard delta != 0 else { continue }
             desired[line] = try adjustmentItem(line, target: target, prior: prior, delta: delta, sourceKey: key + ":" + line.key,
-                                               month: group.month, currency: group.currency)
+                                               month: group.month, currency: group.currency, customerRate: input.tax.rate)
         }
         return try settle(group, existing: vehicle, kind: .adjustment, sourceKey: key, desired: desired, relevant: relevant, open: open, input: input)
     }
@@ -211,23 +212,29 @@ public enum MonthlyRollupPlanner {
             changed = true
         }
         for item in open {
-            items.append(.stored(item, change: .attach))
+            // Invoiced for the first time: the customer's rate (unless its job gave it one); a
+            // correction of an invoiced item: the rate of that item.
+            let rate = item.correctsInvoicedItem ? item.taxRate : item.taxRate ?? input.tax.rate
+            items.append(RollupItemPlan.stored(item, change: .attach).with(taxRate: rate))
             changed = true
         }
         items.sort { $0.sourceKey < $1.sourceKey }
-        let total = try MoneyMath.sum(items.map(\.amount))
+        // Net, tax per rate (rounded once per rate) and gross: `total` is what the customer pays.
+        let taxes = try InvoiceTaxes(items: items.map { ($0.amount, $0.taxRate) })
+        let total = taxes.total
+        let nothing = taxes.subtotal == 0 && taxes.taxTotal == 0
         let issue = input.issue
         let status = issue ? "issued" : "draft"
         let issuedAt = issue ? input.asOf : nil
         let dueOn = issue ? input.localAsOf.adding(days: input.dueDays) : nil
 
         guard let existing else {
-            guard !items.isEmpty, total != 0 else { return nil }
+            guard !items.isEmpty, !nothing else { return nil }
             return RollupInvoicePlan(action: .create, existingID: nil, sourceKey: sourceKey, kind: kind, currency: group.currency,
                                      month: group.month, status: status, issuedAt: issuedAt, dueOn: dueOn, total: total, previousTotal: 0,
-                                     items: items, deletedItemIDs: [], detachedItemIDs: [])
+                                     items: items, deletedItemIDs: [], detachedItemIDs: [], taxes: taxes, taxNote: input.tax.note)
         }
-        if total == 0 {
+        if nothing {
             // No invoice with a total of 0: the draft goes; other jobs' items become uninvoiced again.
             let ours = existing.items.filter { $0.line != nil }.map(\.id).sorted()
             let theirs = existing.items.filter { $0.line == nil }.map(\.id).sorted()
@@ -238,11 +245,15 @@ public enum MonthlyRollupPlanner {
         guard changed || issue || existing.total != total else { return nil }
         return RollupInvoicePlan(action: .correct, existingID: existing.id, sourceKey: existing.sourceKey, kind: kind,
                                  currency: group.currency, month: group.month, status: status, issuedAt: issuedAt, dueOn: dueOn,
-                                 total: total, previousTotal: existing.total, items: items, deletedItemIDs: deleted.sorted(), detachedItemIDs: [])
+                                 total: total, previousTotal: existing.total, items: items, deletedItemIDs: deleted.sorted(), detachedItemIDs: [],
+                                 taxes: taxes, taxNote: input.tax.note)
     }
 
     /// The correction of one line of an issued month: `delta` = target - what was billed.
-    private static func adjustmentItem(_ line: RollupLine, target: RollupTarget?, prior: [RollupItem], delta: Int64, sourceKey: String, month: YearMonth, currency: CurrencyCode) throws -> RollupItemPlan {
+    /// It is taxed at the rate of the item it corrects (the line's first billing), whatever the
+    /// customer's rate is now: an issued month is never re-taxed. A line never billed before is
+    /// invoiced for the first time, at `customerRate`.
+    private static func adjustmentItem(_ line: RollupLine, target: RollupTarget?, prior: [RollupItem], delta: Int64, sourceKey: String, month: YearMonth, currency: CurrencyCode, customerRate: TaxRate?) throws -> RollupItemPlan {
         let original = prior.first { $0.kind != "adjustment" } ?? prior.first
         var minutes: Int64?
         var quantity: ExactDecimal
@@ -275,6 +286,6 @@ public enum MonthlyRollupPlanner {
         return RollupItemPlan(change: .insert, id: nil, sourceKey: sourceKey, line: line, serviceID: line.serviceID, kind: "adjustment",
                               description: description, minutes: minutes, quantity: quantity, unitPrice: unitPrice, amount: delta,
                               currency: currency, periodStart: range.start, periodEnd: range.end, includedMinutes: included,
-                              incrementMinutes: increment)
+                              incrementMinutes: increment, taxRate: original.map(\.taxRate) ?? customerRate)
     }
 }

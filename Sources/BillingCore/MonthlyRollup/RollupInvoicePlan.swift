@@ -21,9 +21,13 @@ public struct RollupInvoicePlan: Sendable, Equatable {
     public let status: String
     public let issuedAt: Instant?
     public let dueOn: LocalDate?
-    /// Equal to the sum of `items` amounts.
+    /// Gross: the sum of `items` amounts (`taxes.subtotal`, net) plus `taxes.taxTotal`.
     public let total: Int64
-    /// The total before this run (0 for create).
+    /// Net, tax per rate and gross of the invoice after this run (docs/invoices.md, "Taxes").
+    public let taxes: InvoiceTaxes
+    /// The customer's tax note as the invoice is written (reverse charge, ...).
+    public let taxNote: String?
+    /// The total (gross) before this run (0 for create).
     public let previousTotal: Int64
     /// The invoice's items after this run, each with what happens to it.
     public let items: [RollupItemPlan]
@@ -32,7 +36,7 @@ public struct RollupInvoicePlan: Sendable, Equatable {
     /// Other jobs' items taken off a removed draft (uninvoiced again).
     public let detachedItemIDs: [Int64]
 
-    public init(action: Action, existingID: Int64?, sourceKey: String, kind: RollupInvoice.Kind, currency: CurrencyCode, month: YearMonth, status: String, issuedAt: Instant?, dueOn: LocalDate?, total: Int64, previousTotal: Int64, items: [RollupItemPlan], deletedItemIDs: [Int64], detachedItemIDs: [Int64]) {
+    public init(action: Action, existingID: Int64?, sourceKey: String, kind: RollupInvoice.Kind, currency: CurrencyCode, month: YearMonth, status: String, issuedAt: Instant?, dueOn: LocalDate?, total: Int64, previousTotal: Int64, items: [RollupItemPlan], deletedItemIDs: [Int64], detachedItemIDs: [Int64], taxes: InvoiceTaxes? = nil, taxNote: String? = nil) {
         self.action = action
         self.existingID = existingID
         self.sourceKey = sourceKey
@@ -47,6 +51,8 @@ public struct RollupInvoicePlan: Sendable, Equatable {
         self.items = items
         self.deletedItemIDs = deletedItemIDs
         self.detachedItemIDs = detachedItemIDs
+        self.taxes = taxes ?? InvoiceTaxes(untaxedSubtotal: total)
+        self.taxNote = taxNote
     }
 
     /// True when this run moves the invoice from draft to issued.

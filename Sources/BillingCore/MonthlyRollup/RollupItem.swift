@@ -15,8 +15,15 @@ public struct RollupItem: Sendable, Hashable {
     public let sourceKey: String
     /// Usage lines: the included minutes they were billed with (`billable_items.included_minutes`).
     public let includedMinutes: Int64?
+    /// The rate it was billed at (`billable_items.tax_rate`, `tax_percent`); nil: untaxed, or
+    /// another job's item not invoiced yet (it takes the customer's rate when it is invoiced).
+    public let taxRate: TaxRate?
+    /// Another job's correction of an invoiced item (contract-expiry-rollover's `<key>:offset`):
+    /// `taxRate` is the rate of the item it corrects (nil: that item was untaxed), which it
+    /// keeps when it is invoiced, whatever the customer's rate is then.
+    public var correctsInvoicedItem = false
 
-    public init(id: Int64, serviceID: Int64?, kind: String, line: RollupLine?, description: String, minutes: Int64?, quantity: ExactDecimal, unitPrice: Int64, amount: Int64, currency: CurrencyCode, periodStart: LocalDate?, periodEnd: LocalDate?, sourceKey: String, includedMinutes: Int64? = nil) {
+    public init(id: Int64, serviceID: Int64?, kind: String, line: RollupLine?, description: String, minutes: Int64?, quantity: ExactDecimal, unitPrice: Int64, amount: Int64, currency: CurrencyCode, periodStart: LocalDate?, periodEnd: LocalDate?, sourceKey: String, includedMinutes: Int64? = nil, taxRate: TaxRate? = nil) {
         self.id = id
         self.serviceID = serviceID
         self.kind = kind
@@ -31,5 +38,6 @@ public struct RollupItem: Sendable, Hashable {
         self.periodEnd = periodEnd
         self.sourceKey = sourceKey
         self.includedMinutes = includedMinutes
+        self.taxRate = taxRate
     }
 }

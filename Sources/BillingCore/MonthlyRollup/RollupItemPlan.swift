@@ -32,8 +32,11 @@ public struct RollupItemPlan: Sendable, Equatable {
     /// Usage lines and their corrections: the increment the entries were rounded up to (written,
     /// not compared: a stored item from before the column existed has none).
     public let incrementMinutes: Int64?
+    /// The rate the item is billed at: the customer's when its line is invoiced for the first
+    /// time, the rate of the item it corrects for a correction; nil: untaxed.
+    public let taxRate: TaxRate?
 
-    public init(change: Change, id: Int64?, sourceKey: String, line: RollupLine?, serviceID: Int64?, kind: String, description: String, minutes: Int64?, quantity: ExactDecimal, unitPrice: Int64, amount: Int64, currency: CurrencyCode, periodStart: LocalDate?, periodEnd: LocalDate?, includedMinutes: Int64? = nil, incrementMinutes: Int64? = nil) {
+    public init(change: Change, id: Int64?, sourceKey: String, line: RollupLine?, serviceID: Int64?, kind: String, description: String, minutes: Int64?, quantity: ExactDecimal, unitPrice: Int64, amount: Int64, currency: CurrencyCode, periodStart: LocalDate?, periodEnd: LocalDate?, includedMinutes: Int64? = nil, incrementMinutes: Int64? = nil, taxRate: TaxRate? = nil) {
         self.change = change
         self.id = id
         self.sourceKey = sourceKey
@@ -50,11 +53,17 @@ public struct RollupItemPlan: Sendable, Equatable {
         self.periodEnd = periodEnd
         self.includedMinutes = includedMinutes
         self.incrementMinutes = incrementMinutes
+        self.taxRate = taxRate
     }
 
     /// The same item with another change and id.
     func with(change: Change, id: Int64?) -> RollupItemPlan {
-        RollupItemPlan(change: change, id: id, sourceKey: sourceKey, line: line, serviceID: serviceID, kind: kind, description: description, minutes: minutes, quantity: quantity, unitPrice: unitPrice, amount: amount, currency: currency, periodStart: periodStart, periodEnd: periodEnd, includedMinutes: includedMinutes, incrementMinutes: incrementMinutes)
+        RollupItemPlan(change: change, id: id, sourceKey: sourceKey, line: line, serviceID: serviceID, kind: kind, description: description, minutes: minutes, quantity: quantity, unitPrice: unitPrice, amount: amount, currency: currency, periodStart: periodStart, periodEnd: periodEnd, includedMinutes: includedMinutes, incrementMinutes: incrementMinutes, taxRate: taxRate)
+    }
+
+    /// The same item billed at another rate.
+    func with(taxRate: TaxRate?) -> RollupItemPlan {
+        RollupItemPlan(change: change, id: id, sourceKey: sourceKey, line: line, serviceID: serviceID, kind: kind, description: description, minutes: minutes, quantity: quantity, unitPrice: unitPrice, amount: amount, currency: currency, periodStart: periodStart, periodEnd: periodEnd, includedMinutes: includedMinutes, incrementMinutes: incrementMinutes, taxRate: taxRate)
     }
 
     /// Whether a stored item already holds exactly these values.
@@ -63,9 +72,10 @@ public struct RollupItemPlan: Sendable, Equatable {
             && stored.minutes == minutes && stored.quantity == quantity && stored.unitPrice == unitPrice
             && stored.amount == amount && stored.currency == currency && stored.periodStart == periodStart
             && stored.periodEnd == periodEnd && stored.line == line && stored.includedMinutes == includedMinutes
+            && stored.taxRate == taxRate
     }
 
     static func stored(_ item: RollupItem, change: Change) -> RollupItemPlan {
-        RollupItemPlan(change: change, id: item.id, sourceKey: item.sourceKey, line: item.line, serviceID: item.serviceID, kind: item.kind, description: item.description, minutes: item.minutes, quantity: item.quantity, unitPrice: item.unitPrice, amount: item.amount, currency: item.currency, periodStart: item.periodStart, periodEnd: item.periodEnd, includedMinutes: item.includedMinutes)
+        RollupItemPlan(change: change, id: item.id, sourceKey: item.sourceKey, line: item.line, serviceID: item.serviceID, kind: item.kind, description: item.description, minutes: item.minutes, quantity: item.quantity, unitPrice: item.unitPrice, amount: item.amount, currency: item.currency, periodStart: item.periodStart, periodEnd: item.periodEnd, includedMinutes: item.includedMinutes, taxRate: item.taxRate)
     }
 }

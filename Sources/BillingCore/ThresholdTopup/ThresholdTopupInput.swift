@@ -26,6 +26,9 @@ public struct ThresholdTopupInput: Sendable, Equatable {
     public var cutover: LocalDate? = nil
     /// The customer's time zone: the local date of an entry, compared with `cutover`.
     public var timeZone: CustomerTimeZone = .utc
+    /// The customer's tax rate and note today: a new top-up invoice is taxed at it (its credit
+    /// stays the net pack amount).
+    public var tax: CustomerTax = .untaxed
     /// Tests only: corrections switched off, to show the convergence property test needs them.
     public var disabledCorrections: Set<ThresholdTopupPlanner.Correction> = []
 
@@ -180,7 +183,11 @@ public struct ThresholdTopupInput: Sendable, Equatable {
     public struct TopupInvoice: Sendable, Equatable {
         public var id: Int64
         public var status: InvoiceStatus
+        /// Gross: what its payments must reach.
         public var total: Int64
+        /// Net: the packs' amount, what its payment credits to the service. nil: `total` (an
+        /// untaxed invoice).
+        public var subtotal: Int64?
         public var currency: CurrencyCode
         /// The service of its top-up item; nil if it has none (not one of ours).
         public var serviceID: Int64?
@@ -194,10 +201,11 @@ public struct ThresholdTopupInput: Sendable, Equatable {
         /// Invoice-queue rows this reconciliation consumes.
         public var queueIDs: [Int64]
 
-        public init(id: Int64, status: InvoiceStatus, total: Int64, currency: CurrencyCode, serviceID: Int64?, completedPaid: Int64, credits: Int, reversals: Int, netCredited: Int64, queueIDs: [Int64]) {
+        public init(id: Int64, status: InvoiceStatus, total: Int64, subtotal: Int64? = nil, currency: CurrencyCode, serviceID: Int64?, completedPaid: Int64, credits: Int, reversals: Int, netCredited: Int64, queueIDs: [Int64]) {
             self.id = id
             self.status = status
             self.total = total
+            self.subtotal = subtotal
             self.currency = currency
             self.serviceID = serviceID
             self.completedPaid = completedPaid
@@ -207,7 +215,10 @@ public struct ThresholdTopupInput: Sendable, Equatable {
             self.queueIDs = queueIDs
         }
 
-        /// DESIGN §3: paid when completed payments reach its total.
+        /// DESIGN §3: paid when completed payments reach its (gross) total.
         public var isFullyPaid: Bool { completedPaid >= total }
+
+        /// What its payment credits: the net pack amount (the tax is not the customer's credit).
+        public var credit: Int64 { subtotal ?? total }
     }
 }

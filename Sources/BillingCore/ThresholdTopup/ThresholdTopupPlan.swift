@@ -91,7 +91,15 @@ public struct ThresholdTopupPlan: Sendable, Equatable {
         public var currency: CurrencyCode
         public var packs: Int64
         public var packPrice: Int64
+        /// Net: the item's amount, what the service is credited once the invoice is paid.
         public var amount: Int64
+        /// The item's rate (the customer's as it is issued); nil: untaxed.
+        public var taxRate: TaxRate? = nil
+        /// Net, tax and gross of the invoice; `taxes.total` is what the customer pays. nil: untaxed.
+        public var taxes: InvoiceTaxes? = nil
+        public var taxNote: String? = nil
+        /// Gross: what the invoice totals.
+        public var total: Int64 { taxes?.total ?? amount }
         public var dueOn: LocalDate
         public var description: String
         public var sourceKey: String

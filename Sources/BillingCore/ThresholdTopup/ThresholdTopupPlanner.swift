@@ -6,11 +6,12 @@
 ///    the entry's ledger sum to what it should be now. The rate of an existing debit is the rate
 ///    it was made at (recorded on the row), so a later price change never re-rates old work; a
 ///    debit that was fully given back (withdrawn, moved away) starts afresh at today's rate.
-/// 2. Invoices. A top-up invoice whose completed payments reach its total is credited once
-///    (`topup`) and marked `paid`; if its payments no longer reach the total, the credit is taken
+/// 2. Invoices. A top-up invoice whose completed payments reach its (gross) total is credited
+///    once (`topup`) with its net pack amount and marked `paid`; if its payments no longer reach the total, the credit is taken
 ///    back (`adjustment`) and it is `issued` again. Credits and reversals are numbered per
 ///    invoice, so pay → reverse → pay credits it twice and takes back once, never more.
-/// 3. Top-ups. With B = the service's ledger sum and P = its unpaid issued top-up invoices, both
+/// 3. Top-ups. With B = the service's ledger sum and P = its unpaid issued top-up invoices (what
+///    they will credit: net), both
 ///    after steps 1 and 2: when `B + P <= threshold`, one invoice of n packs, n the smallest
 ///    n >= 1 with `B + P + n × topup_amount > threshold`. Pending and active services only
 ///    (suspended, cancelled and ended ones are still debited and credited), and at most
@@ -51,9 +52,11 @@ public enum ThresholdTopupPlanner {
         }
 
         var pending: [Int64: Int64] = [:]
+        // P counts what the unpaid invoices will credit (net), like B: a taxed customer gets the
+        // same packs as an untaxed one.
         for invoice in input.invoices where statusAfter[invoice.id] == .issued {
             guard let service = invoice.serviceID else { continue }
-            pending[service] = try MoneyMath.add(pending[service] ?? 0, invoice.total)
+            pending[service] = try MoneyMath.add(pending[service] ?? 0, invoice.credit)
         }
         var delta: [Int64: Int64] = [:]
         for row in plan.ledger { delta[row.serviceID] = try MoneyMath.add(delta[row.serviceID] ?? 0, row.amount) }
@@ -85,15 +88,24 @@ public enum ThresholdTopupPlanner {
                 continue
             }
             let number = service.topupsIssuedToday + 1
-            plan.invoices.append(ThresholdTopupPlan.TopupInvoice(
+            let amount = try MoneyMath.multiply(packs, price.topupAmount)
+            var invoice = ThresholdTopupPlan.TopupInvoice(
                 serviceID: service.id, currency: currency.code, packs: packs, packPrice: price.topupAmount,
-                amount: try MoneyMath.multiply(packs, price.topupAmount),
+                amount: amount,
                 dueOn: input.localAsOf.adding(days: input.rules.dueDays),
                 description: "\(service.planName) for service \(service.id), balance \(currency.format(balance))",
                 sourceKey: "tt:inv:\(service.id):\(input.localAsOf):\(number)",
                 itemSourceKey: "tt:item:\(service.id):\(input.localAsOf):\(number)",
                 balance: balance, pending: open, threshold: price.threshold
-            ))
+            )
+            // The pack is invoiced for the first time: the customer's rate; the customer pays
+            // the gross total, the service is credited the net amount.
+            if let rate = input.tax.rate {
+                invoice.taxRate = rate
+                invoice.taxes = try InvoiceTaxes(items: [(amount, rate)])
+            }
+            invoice.taxNote = input.tax.note
+            plan.invoices.append(invoice)
         }
         return plan
     }
@@ -237,7 +249,7 @@ public enum ThresholdTopupPlanner {
         if shouldBeCredited && !credited {
             credits += 1
             plan.ledger.append(ThresholdTopupPlan.LedgerRow(
-                serviceID: serviceID, amount: invoice.total, currency: invoice.currency, reason: .topup,
+                serviceID: serviceID, amount: invoice.credit, currency: invoice.currency, reason: .topup,
                 timeEntryID: nil, invoiceID: invoice.id, minutes: nil, hourlyRate: nil,
                 sourceKey: "tt:credit:\(invoice.id):\(credits)"))
         } else if !shouldBeCredited && credited {

@@ -100,6 +100,7 @@ public struct MonthlyRollupJob: BillingJob {
                 usage: loaded.usage[customer.id] ?? [], invoices: loaded.invoices[customer.id] ?? [],
                 openItems: loaded.openItems[customer.id] ?? [], dueDays: parameters.dueDays, issue: parameters.issue
             )
+            input.tax = loaded.taxes[customer.id] ?? .untaxed
             input.disabledCorrections = disabledCorrections
             input.cutover = loaded.cutover
             switch MonthlyRollupPlanner.plan(input) {
@@ -194,6 +195,8 @@ public struct MonthlyRollupJob: BillingJob {
                 ("rollup_line", item.line.map { .string($0.key) } ?? .null),
                 ("included_minutes", item.includedMinutes.map { .int($0) } ?? .null),
                 ("increment_minutes", item.incrementMinutes.map { .int($0) } ?? .null),
+                ("tax_rate", item.taxRate.map { .string($0.code) } ?? .null),
+                ("tax_percent", item.taxRate.map { .decimal($0.percent.description) } ?? .null),
             ]))
         }
         if !invoice.deletedItemIDs.isEmpty { output.count("items_removed", invoice.deletedItemIDs.count) }
@@ -211,8 +214,10 @@ public struct MonthlyRollupJob: BillingJob {
             ("issued_at", (written.issued[invoice.sourceKey]?.at ?? invoice.issuedAt).map { .string($0.description) } ?? .null),
             ("due_on", invoice.dueOn.map { .string($0.description) } ?? .null),
             ("total", .int(invoice.total)),
+        ] + invoice.taxes.reportFields(note: invoice.taxNote) + [
             ("source_key", .string(invoice.sourceKey)),
             ("items", .array(items)),
+            invoice.taxes.taxesField,
         ]))
     }
 }

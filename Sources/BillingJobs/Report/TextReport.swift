@@ -92,12 +92,37 @@ public enum TextReport {
             let amount = item["amount"]?.intValue.flatMap { amount in code.map { format(amount, $0, report) } } ?? ""
             lines.append("      " + pad(kind, 14) + pad(description, 58) + " " + leftPad(amount, 16))
         }
+        lines += taxLines(invoice, code, report)
+        return lines
+    }
+
+    /// A taxed invoice's net, tax per rate and note under its items (docs/invoices.md, "Taxes");
+    /// nothing for an untaxed one without a note, whose total is its net.
+    static func taxLines(_ invoice: JSONValue, _ code: CurrencyCode?, _ report: JobReport) -> [String] {
+        let taxes = invoice["taxes"]?.arrayValue ?? []
+        let note = invoice["tax_note"]?.stringValue
+        guard let code, !taxes.isEmpty || note != nil else { return [] }
+        var lines: [String] = []
+        if let subtotal = invoice["subtotal"]?.intValue {
+            lines.append("      " + pad("net", 14) + pad("", 58) + " " + leftPad(format(subtotal, code, report), 16))
+        }
+        for line in taxes {
+            let rate = line["tax_rate"]?.stringValue ?? ""
+            let percent = line["tax_percent"].map(\.compactText) ?? ""
+            let base = line["base"]?.intValue.map { format($0, code, report) } ?? ""
+            let tax = line["tax"]?.intValue.map { format($0, code, report) } ?? ""
+            lines.append("      " + pad("tax", 14) + pad("\(rate) \(percent) % of \(base)", 58) + " " + leftPad(tax, 16))
+        }
+        if let total = invoice["total"]?.intValue {
+            lines.append("      " + pad("gross", 14) + pad("", 58) + " " + leftPad(format(total, code, report), 16))
+        }
+        if let note { lines.append("      note: \(note)") }
         return lines
     }
 
     static func recordLine(_ record: JSONValue, _ report: JobReport) -> String {
         let code = record["currency"]?.stringValue.flatMap { try? CurrencyCode($0) }
-        let moneyKeys: Set<String> = ["amount", "total", "unit_price", "hourly_rate"]
+        let moneyKeys: Set<String> = ["amount", "total", "unit_price", "hourly_rate", "subtotal", "tax_total", "base", "tax"]
         // Stored ends are exclusive (period_end, valid_until); people read the inclusive end,
         // end - 1 day, as every other report prints it (DESIGN.md §2).
         let exclusiveEnds: Set<String> = ["period_end", "valid_until"]

@@ -76,19 +76,25 @@ public struct ThresholdTopupJob: BillingJob {
             output.count("invoices")
             output.total("invoiced", invoice.total, invoice.currency)
             let item = invoice.item
+            let taxes = invoice.taxes ?? InvoiceTaxes(untaxedSubtotal: item.amount)
             output.append(.invoices, ReportRecord(customerID: invoice.customerID, sortKey: invoice.sourceKey, fields: [
                 ("id", .int(invoice.id)), ("customer_id", .int(invoice.customerID)), ("currency", .string(invoice.currency.rawValue)),
                 ("kind", "topup"), ("number", .string(invoice.number)), ("period_start", .null), ("period_end", .null),
                 ("status", .string(invoice.status)),
                 ("issued_at", .string(invoice.issuedAt.description)), ("due_on", .string(invoice.dueOn.description)),
-                ("total", .int(invoice.total)), ("source_key", .string(invoice.sourceKey)),
+                ("total", .int(invoice.total)),
+            ] + taxes.reportFields(note: invoice.taxNote) + [
+                ("source_key", .string(invoice.sourceKey)),
                 ("items", .array([.object([
                     ("id", .int(item.id)), ("customer_id", .int(invoice.customerID)), ("service_id", .int(item.serviceID)),
                     ("invoice_id", .int(invoice.id)), ("kind", "topup"), ("description", .string(item.description)),
                     ("minutes", .null), ("quantity", .decimal(String(item.quantity))), ("unit_price", .int(item.unitPrice)),
                     ("amount", .int(item.amount)), ("currency", .string(invoice.currency.rawValue)),
                     ("period_start", .null), ("period_end", .null), ("source_key", .string(item.sourceKey)),
+                    ("tax_rate", taxes.lines.first.map { .string($0.rate.code) } ?? .null),
+                    ("tax_percent", taxes.lines.first.map { .decimal($0.rate.percent.description) } ?? .null),
                 ])])),
+                taxes.taxesField,
             ]))
         }
         for change in written.statusChanges {

@@ -10,6 +10,8 @@ public struct MonthlyRollupBatch: Sendable {
     public var openItems: [Int64: [RollupItem]] = [:]
     /// The cut-over (`BillingCutover`), nil when none is set.
     public var cutover: LocalDate?
+    /// Customers' tax rates and notes today; absent: untaxed.
+    public var taxes: [Int64: CustomerTax] = [:]
 
     public init() {}
 }

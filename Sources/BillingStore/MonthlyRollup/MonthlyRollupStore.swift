@@ -35,6 +35,7 @@ public enum MonthlyRollupStore {
         try loadUsage(db, windows, into: &batch)
         try loadInvoices(db, ids, starts, ends, into: &batch)
         try loadOpenItems(db, ids, ends, into: &batch)
+        batch.taxes = try CustomerTaxes.load(db, ids)
         return batch
     }
 
@@ -285,7 +286,8 @@ public enum MonthlyRollupStore {
             )
             SELECT i.id, i.customer_id, i.kind, i.currency, i.period_start, i.status, i.total, i.source_key,
                    b.id, b.service_id, b.kind, b.rollup_line, b.description, b.minutes, b.quantity, b.unit_price,
-                   b.amount, b.currency, b.period_start, b.period_end, b.source_key, b.included_minutes
+                   b.amount, b.currency, b.period_start, b.period_end, b.source_key, b.included_minutes,
+                   b.tax_rate, b.tax_percent
               FROM months m
               JOIN invoices i ON i.customer_id = m.customer_id AND i.period_start = m.period_start
                              AND i.kind IN ('period', 'adjustment')
@@ -313,7 +315,7 @@ public enum MonthlyRollupStore {
                 minutes: try row.decode(13, as: Int64?.self), quantity: try row.decode(14), unitPrice: try row.decode(15),
                 amount: try row.decode(16), currency: try row.decode(17), periodStart: try row.decode(18, as: LocalDate?.self),
                 periodEnd: try row.decode(19, as: LocalDate?.self), sourceKey: try row.decode(20),
-                includedMinutes: try row.decode(21, as: Int64?.self)
+                includedMinutes: try row.decode(21, as: Int64?.self), taxRate: try taxRate(row, 22)
             ))
         }
         for id in order {
@@ -331,22 +333,35 @@ public enum MonthlyRollupStore {
     private static func loadOpenItems(_ db: PostgresConnection, _ ids: [Int64], _ ends: [LocalDate], into batch: inout MonthlyRollupBatch) throws {
         for row in try db.query("""
             SELECT b.id, b.customer_id, b.service_id, b.kind, b.description, b.minutes, b.quantity, b.unit_price,
-                   b.amount, b.currency, b.period_start, b.period_end, b.source_key
+                   b.amount, b.currency, b.period_start, b.period_end, b.source_key,
+                   COALESCE(o.tax_rate, b.tax_rate), COALESCE(o.tax_percent, b.tax_percent), o.id IS NOT NULL
               FROM unnest($1::bigint[], $2::date[]) AS w(customer_id, end_day)
               JOIN billable_items b ON b.customer_id = w.customer_id AND b.invoice_id IS NULL AND b.period_start < w.end_day
+              -- An offset of an invoiced item (`<its key>:offset`) is taxed at that item's rate
+              -- (docs/invoices.md, "Taxes"): found by its key, through the unique index.
+              LEFT JOIN billable_items o ON b.source_key LIKE '%:offset' AND o.source_key = left(b.source_key, -length(':offset'))
+                                        AND o.customer_id = b.customer_id AND o.invoice_id IS NOT NULL
              WHERE b.rollup_line IS NULL
                AND NOT EXISTS (SELECT 1 FROM rollup_netted_items n WHERE n.customer_id = b.customer_id AND n.item_id = b.id)
              ORDER BY b.id
                FOR UPDATE OF b
             """, [ids, ends]) {
-            batch.openItems[try row.decode(1, as: Int64.self), default: []].append(RollupItem(
+            var item = RollupItem(
                 id: try row.decode(0), serviceID: try row.decode(2, as: Int64?.self), kind: try row.decode(3), line: nil,
                 description: try row.decode(4), minutes: try row.decode(5, as: Int64?.self), quantity: try row.decode(6),
                 unitPrice: try row.decode(7), amount: try row.decode(8), currency: try row.decode(9),
                 periodStart: try row.decode(10, as: LocalDate?.self), periodEnd: try row.decode(11, as: LocalDate?.self),
-                sourceKey: try row.decode(12)
-            ))
+                sourceKey: try row.decode(12), taxRate: try taxRate(row, 13)
+            )
+            item.correctsInvoicedItem = try row.decode(15, as: Bool.self)
+            batch.openItems[try row.decode(1, as: Int64.self), default: []].append(item)
         }
+    }
+
+    /// An item's rate (`tax_rate`, `tax_percent` at `column` and the next); nil: untaxed.
+    private static func taxRate(_ row: PostgresRow, _ column: Int) throws -> TaxRate? {
+        guard let code = try row.decode(column, as: String?.self), let percent = try row.decode(column + 1, as: ExactDecimal?.self) else { return nil }
+        return try TaxRate(code: code, percent: percent)
     }
 
     /// An invoice row's columns while its items are being collected.

@@ -2,8 +2,9 @@ import BillingCore
 import Postgres
 
 /// Writes a batch's monthly-rollup plans with a fixed number of bulk statements (unnest
-/// arrays), whatever the number of customers: invoices are created as drafts, filled, checked
-/// (total = sum of items) and only then issued, as the immutability triggers require.
+/// arrays), whatever the number of customers: invoices are created as drafts, filled, taxed
+/// (tax rows per rate), checked (subtotal = sum of items) and only then issued, as the
+/// immutability triggers require.
 ///
 /// New rows are inserted with `ON CONFLICT (source_key) DO NOTHING RETURNING`: a planned key that
 /// already exists means the data changed under the plan, and the customer's batch is refused
@@ -52,8 +53,9 @@ public enum MonthlyRollupWriter {
         if !creates.isEmpty {
             for row in try db.query("""
                 INSERT INTO invoices (customer_id, currency, kind, period_start, period_end, status, total, source_key, run_id,
-                                      corrects_invoice_id)
+                                      tax_total, tax_note, corrects_invoice_id)
                 SELECT x.customer_id, x.currency, x.kind, x.period_start, x.period_end, 'draft', x.total, x.source_key, $8,
+                       x.tax_total, x.tax_note,
                        -- An adjustment names the issued period invoice of the month it corrects
                        -- (docs/invoices.md, "Credit notes"); none when that month had no invoice.
                        CASE WHEN x.kind = 'adjustment' THEN
@@ -62,14 +64,16 @@ public enum MonthlyRollupWriter {
                                AND p.currency = x.currency AND p.status <> 'draft'
                              ORDER BY p.id LIMIT 1)
                        END
-                  FROM unnest($1::bigint[], $2::text[], $3::text[], $4::date[], $5::date[], $6::bigint[], $7::text[])
-                       AS x(customer_id, currency, kind, period_start, period_end, total, source_key)
+                  FROM unnest($1::bigint[], $2::text[], $3::text[], $4::date[], $5::date[], $6::bigint[], $7::text[],
+                              $9::bigint[], $10::text[])
+                       AS x(customer_id, currency, kind, period_start, period_end, total, source_key, tax_total, tax_note)
                 ON CONFLICT (source_key) DO NOTHING
                 RETURNING id, source_key, corrects_invoice_id
                 """, [
                     creates.map(\.customer), creates.map(\.plan.currency), creates.map(\.plan.kind.rawValue),
                     creates.map { $0.plan.month.firstDay }, creates.map { $0.plan.month.next.firstDay },
                     creates.map(\.plan.total), creates.map(\.plan.sourceKey), runID,
+                    creates.map(\.plan.taxes.taxTotal), creates.map(\.plan.taxNote),
                 ]) {
                 let key = try row.decode(1, as: String.self)
                 written.invoiceIDs[key] = try row.decode(0, as: Int64.self)
@@ -101,17 +105,18 @@ public enum MonthlyRollupWriter {
                    SET service_id = x.service_id, kind = x.kind, description = x.description, minutes = x.minutes,
                        quantity = x.quantity, unit_price = x.unit_price, amount = x.amount, currency = x.currency,
                        period_start = x.period_start, period_end = x.period_end, included_minutes = x.included_minutes,
-                       increment_minutes = x.increment_minutes, run_id = $13
+                       increment_minutes = x.increment_minutes, tax_rate = x.tax_rate, tax_percent = x.tax_percent, run_id = $13
                   FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::integer[], $6::numeric[], $7::bigint[],
-                              $8::bigint[], $9::text[], $10::date[], $11::date[], $12::integer[], $14::integer[])
+                              $8::bigint[], $9::text[], $10::date[], $11::date[], $12::integer[], $14::integer[], $15::text[],
+                              $16::numeric[])
                        AS x(id, service_id, kind, description, minutes, quantity, unit_price, amount, currency, period_start,
-                            period_end, included_minutes, increment_minutes)
+                            period_end, included_minutes, increment_minutes, tax_rate, tax_percent)
                  WHERE b.id = x.id
                 """, [
                     updates.map { $0.id ?? 0 }, updates.map(\.serviceID), updates.map(\.kind), updates.map(\.description),
                     updates.map(\.minutes), updates.map(\.quantity), updates.map(\.unitPrice), updates.map(\.amount),
                     updates.map(\.currency), updates.map(\.periodStart), updates.map(\.periodEnd), updates.map(\.includedMinutes), runID,
-                    updates.map(\.incrementMinutes),
+                    updates.map(\.incrementMinutes), updates.map(\.taxRate?.code), updates.map(\.taxRate?.percent),
                 ]), updates.count, "correcting items of drafts")
         }
 
@@ -125,15 +130,16 @@ public enum MonthlyRollupWriter {
             for row in try db.query("""
                 INSERT INTO billable_items (customer_id, service_id, invoice_id, kind, description, minutes, quantity, unit_price,
                                             amount, currency, period_start, period_end, source_key, rollup_line,
-                                            included_minutes, increment_minutes, run_id)
+                                            included_minutes, increment_minutes, run_id, tax_rate, tax_percent)
                 SELECT x.customer_id, x.service_id, x.invoice_id, x.kind, x.description, x.minutes, x.quantity, x.unit_price,
                        x.amount, x.currency, x.period_start, x.period_end, x.source_key, x.rollup_line, x.included_minutes,
-                       x.increment_minutes, $16
+                       x.increment_minutes, $16, x.tax_rate, x.tax_percent
                   FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::integer[], $7::numeric[],
                               $8::bigint[], $9::bigint[], $10::text[], $11::date[], $12::date[], $13::text[], $14::text[],
-                              $15::integer[], $17::integer[])
+                              $15::integer[], $17::integer[], $18::text[], $19::numeric[])
                        AS x(customer_id, service_id, invoice_id, kind, description, minutes, quantity, unit_price, amount,
-                            currency, period_start, period_end, source_key, rollup_line, included_minutes, increment_minutes)
+                            currency, period_start, period_end, source_key, rollup_line, included_minutes, increment_minutes,
+                            tax_rate, tax_percent)
                 ON CONFLICT (source_key) DO NOTHING
                 RETURNING id, source_key
                 """, [
@@ -142,7 +148,7 @@ public enum MonthlyRollupWriter {
                     inserts.map(\.item.unitPrice), inserts.map(\.item.amount), inserts.map(\.item.currency),
                     inserts.map(\.item.periodStart), inserts.map(\.item.periodEnd), inserts.map(\.item.sourceKey),
                     inserts.map { $0.item.line?.key }, inserts.map(\.item.includedMinutes), runID,
-                    inserts.map(\.item.incrementMinutes),
+                    inserts.map(\.item.incrementMinutes), inserts.map(\.item.taxRate?.code), inserts.map(\.item.taxRate?.percent),
                 ]) {
                 written.itemIDs[try row.decode(1, as: String.self)] = try row.decode(0, as: Int64.self)
             }
@@ -152,27 +158,34 @@ public enum MonthlyRollupWriter {
         }
 
         // 5. Other jobs' items attached; they must still be uninvoiced (they are locked since loading).
-        var attaches: [(id: Int64, invoiceID: Int64)] = []
+        // They take the rate they are invoiced at (the customer's, docs/invoices.md "Taxes").
+        var attaches: [(id: Int64, invoiceID: Int64, rate: TaxRate?)] = []
         for (_, plan) in creates + corrects {
             guard let invoiceID = written.invoiceIDs[plan.sourceKey] else { continue }
-            for item in plan.items where item.change == .attach { if let id = item.id { attaches.append((id, invoiceID)) } }
+            for item in plan.items where item.change == .attach { if let id = item.id { attaches.append((id, invoiceID, item.taxRate)) } }
         }
         if !attaches.isEmpty {
             try expect(db.execute("""
-                UPDATE billable_items b SET invoice_id = x.invoice_id
-                  FROM unnest($1::bigint[], $2::bigint[]) AS x(id, invoice_id)
+                UPDATE billable_items b SET invoice_id = x.invoice_id, tax_rate = x.tax_rate, tax_percent = x.tax_percent
+                  FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::numeric[]) AS x(id, invoice_id, tax_rate, tax_percent)
                  WHERE b.id = x.id AND b.invoice_id IS NULL
-                """, [attaches.map(\.id), attaches.map(\.invoiceID)]), attaches.count, "attaching other jobs' items")
+                """, [attaches.map(\.id), attaches.map(\.invoiceID), attaches.map(\.rate?.code), attaches.map(\.rate?.percent)]),
+                attaches.count, "attaching other jobs' items")
         }
 
         // 6. Corrected drafts' totals; removed drafts deleted.
         if !corrects.isEmpty {
             try expect(db.execute("""
-                UPDATE invoices i SET total = x.total, run_id = $3
-                  FROM unnest($1::bigint[], $2::bigint[]) AS x(id, total)
+                UPDATE invoices i SET total = x.total, tax_total = x.tax_total, tax_note = x.tax_note, run_id = $3
+                  FROM unnest($1::bigint[], $2::bigint[], $4::bigint[], $5::text[]) AS x(id, total, tax_total, tax_note)
                  WHERE i.id = x.id AND i.status = 'draft'
-                """, [corrects.map { $0.plan.existingID ?? 0 }, corrects.map(\.plan.total), runID]), corrects.count, "correcting drafts")
+                """, [corrects.map { $0.plan.existingID ?? 0 }, corrects.map(\.plan.total), runID,
+                      corrects.map(\.plan.taxes.taxTotal), corrects.map(\.plan.taxNote)]), corrects.count, "correcting drafts")
         }
+        // Each draft's tax rows, one per rate (issuing checks they match its items).
+        try CustomerTaxes.replace(db, (creates + corrects).compactMap { customer, plan in
+            written.invoiceIDs[plan.sourceKey].map { (customer, $0, plan.taxes) }
+        })
         if !removes.isEmpty {
             try expect(db.execute("DELETE FROM invoices WHERE id = ANY($1::bigint[]) AND status = 'draft'",
                                   [removes.map { $0.plan.existingID ?? 0 }]), removes.count, "removing drafts")
@@ -181,14 +194,14 @@ public enum MonthlyRollupWriter {
         // 7. Every invoice written adds up, then it is issued.
         let touched = (creates + corrects).compactMap { written.invoiceIDs[$0.plan.sourceKey] }
         let unbalanced = try db.query("""
-            SELECT i.id, i.total, COALESCE(sum(b.amount), 0)::bigint
+            SELECT i.id, i.subtotal, COALESCE(sum(b.amount), 0)::bigint
               FROM invoices i LEFT JOIN billable_items b ON b.customer_id = i.customer_id AND b.invoice_id = i.id
              WHERE i.id = ANY($1::bigint[])
-             GROUP BY i.id, i.total
-            HAVING i.total <> COALESCE(sum(b.amount), 0)
+             GROUP BY i.id, i.subtotal
+            HAVING i.subtotal <> COALESCE(sum(b.amount), 0)
             """, [touched])
         if let row = unbalanced.first {
-            throw PostgresError.usage("invoice \(try row.decode(0, as: Int64.self)) would total \(try row.decode(1, as: Int64.self)) but its items sum to \(try row.decode(2, as: Int64.self)); nothing was written")
+            throw PostgresError.usage("invoice \(try row.decode(0, as: Int64.self)) would have a subtotal of \(try row.decode(1, as: Int64.self)) but its items sum to \(try row.decode(2, as: Int64.self)); nothing was written")
         }
         let issuing = (creates + corrects).filter { $0.plan.status == "issued" }
         if !issuing.isEmpty {

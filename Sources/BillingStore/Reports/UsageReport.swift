@@ -62,6 +62,24 @@ public struct UsageReport: Sendable {
         public let amount: Int64
         public let invoiceID: Int64?
         public let invoiceStatus: String?
+        /// Its invoice's number (nil: not invoiced, or a draft) and the rate it was billed at.
+        public var invoiceNumber: String? = nil
+        public var taxRate: String? = nil
+        public var taxPercent: ExactDecimal? = nil
+    }
+
+    /// An invoice holding items of the month, as a document (docs/invoices.md): number, net,
+    /// tax per rate, gross and the tax note.
+    public struct Invoice: Sendable {
+        public let id: Int64
+        public let number: String?
+        public let status: String
+        public let subtotal: Int64
+        public let taxTotal: Int64
+        public let total: Int64
+        public let taxNote: String?
+        /// (rate, percent, base, tax) per rate.
+        public let taxes: [InvoiceView.Tax]
     }
 
     public let customerID: Int64
@@ -76,4 +94,6 @@ public struct UsageReport: Sendable {
     public let incidentsUsedThisMonth: Int
     public let contracts: [Contract]
     public let items: [Item]
+    /// The invoices of `items`, by id.
+    public var invoices: [Invoice] = []
 }

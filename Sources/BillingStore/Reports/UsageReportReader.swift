@@ -99,7 +99,8 @@ public enum UsageReportReader {
 
         // Items of the month: those dated in it, and top-ups invoiced in it.
         let items = try db.query("""
-            SELECT b.id, b.kind, b.description, b.service_id, b.quantity, b.unit_price, b.amount, b.invoice_id, i.status
+            SELECT b.id, b.kind, b.description, b.service_id, b.quantity, b.unit_price, b.amount, b.invoice_id, i.status,
+                   i.number, b.tax_rate, b.tax_percent
               FROM billable_items b
               LEFT JOIN invoices i ON i.id = b.invoice_id AND i.customer_id = b.customer_id
              WHERE b.customer_id = $1
@@ -109,17 +110,43 @@ public enum UsageReportReader {
                                               AND i.issued_at < ($3::date::timestamp AT TIME ZONE $4)))
              ORDER BY b.invoice_id NULLS LAST, b.id
             """, [customerID, start, end, customer.timeZone.identifier]).map { row in
-            UsageReport.Item(id: try row.decode(0), kind: try row.decode(1), description: try row.decode(2),
+            var item = UsageReport.Item(id: try row.decode(0), kind: try row.decode(1), description: try row.decode(2),
                              serviceID: try row.decode(3, as: Int64?.self), quantity: try row.decode(4), unitPrice: try row.decode(5),
                              amount: try row.decode(6), invoiceID: try row.decode(7, as: Int64?.self), invoiceStatus: try row.decode(8, as: String?.self))
+            item.invoiceNumber = try row.decode(9, as: String?.self)
+            item.taxRate = try row.decode(10, as: String?.self)
+            item.taxPercent = try row.decode(11, as: ExactDecimal?.self)?.normalized
+            return item
         }
 
-        return UsageReport(
+        // The invoices of those items as documents: net, tax per rate, gross, note.
+        let invoiceIDs = Array(Set(items.compactMap(\.invoiceID))).sorted()
+        var taxes: [Int64: [InvoiceView.Tax]] = [:]
+        for row in try db.query("""
+            SELECT invoice_id, tax_rate, tax_percent, base, tax FROM invoice_taxes
+             WHERE customer_id = $1 AND invoice_id = ANY($2::bigint[]) ORDER BY invoice_id, tax_rate, tax_percent
+            """, [customerID, invoiceIDs]) {
+            taxes[try row.decode(0, as: Int64.self), default: []].append(InvoiceView.Tax(
+                rate: try row.decode(1), percent: try row.decode(2, as: ExactDecimal.self).normalized, base: try row.decode(3), tax: try row.decode(4)))
+        }
+        let invoices = try db.query("""
+            SELECT id, number, status, subtotal, tax_total, total, tax_note FROM invoices
+             WHERE customer_id = $1 AND id = ANY($2::bigint[]) ORDER BY id
+            """, [customerID, invoiceIDs]).map { row in
+            let id = try row.decode(0, as: Int64.self)
+            return UsageReport.Invoice(id: id, number: try row.decode(1, as: String?.self), status: try row.decode(2),
+                                       subtotal: try row.decode(3), taxTotal: try row.decode(4), total: try row.decode(5),
+                                       taxNote: try row.decode(6, as: String?.self), taxes: taxes[id] ?? [])
+        }
+
+        var report = UsageReport(
             customerID: customer.id, customerName: customer.name, currency: customer.currency,
             timeZone: customer.timeZone.identifier, month: month, services: services, entries: entries,
             incidentsTimeLimited: try incidents.decode(0), incidentsLifetime: try incidents.decode(1),
             incidentsUsedThisMonth: try incidents.decode(2), contracts: contracts, items: items
         )
+        report.invoices = invoices
+        return report
     }
 
     private static func require2<T>(_ value: T?) throws -> T {

@@ -158,7 +158,7 @@ public enum ThresholdTopupStore {
                 UNION
                 SELECT unnest($2::bigint[])
             )
-            SELECT i.id, i.customer_id, i.status, i.total, i.currency,
+            SELECT i.id, i.customer_id, i.status, i.total, i.currency, i.subtotal,
                    (SELECT bi.service_id FROM billable_items bi
                      WHERE bi.invoice_id = i.id AND bi.kind = 'topup' AND bi.service_id IS NOT NULL
                      ORDER BY bi.id LIMIT 1),
@@ -181,9 +181,9 @@ public enum ThresholdTopupStore {
                 throw PostgresError.decoding("invoice \(id) has an unknown status \(status.debugDescription)")
             }
             invoices[customer, default: []].append(ThresholdTopupInput.TopupInvoice(
-                id: id, status: parsed, total: try row.decode(3), currency: try row.decode(4),
-                serviceID: try row.decode(5, as: Int64?.self), completedPaid: try row.decode(6),
-                credits: try row.decode(7), reversals: try row.decode(8), netCredited: try row.decode(9),
+                id: id, status: parsed, total: try row.decode(3), subtotal: try row.decode(5), currency: try row.decode(4),
+                serviceID: try row.decode(6, as: Int64?.self), completedPaid: try row.decode(7),
+                credits: try row.decode(8), reversals: try row.decode(9), netCredited: try row.decode(10),
                 queueIDs: invoiceQueue[customer]?[id] ?? []))
         }
 
@@ -194,6 +194,7 @@ public enum ThresholdTopupStore {
             }
         }
 
+        let taxes = try CustomerTaxes.load(db, ids)
         var inputs: [ThresholdTopupInput] = []
         for customer in customers {
             let byEntry = queued[customer.id] ?? [:]
@@ -216,6 +217,7 @@ public enum ThresholdTopupStore {
                 rules: rules)
             input.cutover = cutover
             input.timeZone = customer.timeZone
+            input.tax = taxes[customer.id] ?? .untaxed
             inputs.append(input)
         }
         return Loaded(inputs: inputs, orphanInvoiceQueueIDs: orphans)

@@ -45,6 +45,11 @@ public enum ThresholdTopupWriter {
         /// Given as it was issued (docs/invoices.md, "Numbers"); a dry run's preview number.
         public let number: String
         public let item: ItemRecord
+        /// `total` is gross: the item's amount (net) plus this.
+        public var taxTotal: Int64 = 0
+        public var taxNote: String? = nil
+        /// Its net, tax per rate and gross as planned (and checked by the issuing trigger).
+        public var taxes: InvoiceTaxes? = nil
     }
 
     public struct StatusRecord: Sendable, Equatable {
@@ -206,12 +211,14 @@ public enum ThresholdTopupWriter {
         guard !planned.isEmpty else { return [] }
         var drafts: [String: Int64] = [:]
         for row in try db.query("""
-            INSERT INTO invoices (customer_id, currency, kind, status, total, source_key, run_id)
-            SELECT u.customer_id, u.currency, 'topup', 'draft', 0, u.source_key, $4
-              FROM unnest($1::bigint[], $2::text[], $3::text[]) AS u(customer_id, currency, source_key)
+            INSERT INTO invoices (customer_id, currency, kind, status, total, source_key, run_id, tax_total, tax_note)
+            SELECT u.customer_id, u.currency, 'topup', 'draft', 0, u.source_key, $4, u.tax_total, u.tax_note
+              FROM unnest($1::bigint[], $2::text[], $3::text[], $5::bigint[], $6::text[])
+                   AS u(customer_id, currency, source_key, tax_total, tax_note)
             ON CONFLICT (source_key) DO NOTHING
             RETURNING id, source_key
-            """, [planned.map(\.0), planned.map(\.1.currency.rawValue), planned.map(\.1.sourceKey), runID]) {
+            """, [planned.map(\.0), planned.map(\.1.currency.rawValue), planned.map(\.1.sourceKey), runID,
+                  planned.map { $0.1.taxes?.taxTotal ?? 0 }, planned.map(\.1.taxNote)]) {
             drafts[try row.decode(1, as: String.self)] = try row.decode(0, as: Int64.self)
         }
         try refuseExisting(planned: planned.map { ($0.0, $0.1.sourceKey) }, inserted: Set(drafts.keys), table: "invoices")
@@ -220,24 +227,29 @@ public enum ThresholdTopupWriter {
         var items: [Int64: ItemRecord] = [:]
         for row in try db.query("""
             INSERT INTO billable_items (customer_id, service_id, invoice_id, kind, description, quantity, unit_price, amount,
-                                        currency, source_key, run_id)
+                                        currency, source_key, run_id, tax_rate, tax_percent)
             SELECT u.customer_id, u.service_id, u.invoice_id, 'topup', u.description, u.quantity::numeric, u.unit_price,
-                   u.amount, u.currency, u.source_key, $10
+                   u.amount, u.currency, u.source_key, $10, u.tax_rate, u.tax_percent
               FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[],
-                          $8::text[], $9::text[])
-                   AS u(customer_id, service_id, invoice_id, description, quantity, unit_price, amount, currency, source_key)
+                          $8::text[], $9::text[], $11::text[], $12::numeric[])
+                   AS u(customer_id, service_id, invoice_id, description, quantity, unit_price, amount, currency, source_key,
+                        tax_rate, tax_percent)
             ON CONFLICT (source_key) DO NOTHING
             RETURNING invoice_id, id, service_id, description, quantity::bigint, unit_price, amount, source_key
             """, [
                 planned.map(\.0), planned.map(\.1.serviceID), invoiceIDs, planned.map(\.1.description), planned.map(\.1.packs),
                 planned.map(\.1.packPrice), planned.map(\.1.amount), planned.map(\.1.currency.rawValue),
-                planned.map(\.1.itemSourceKey), runID,
+                planned.map(\.1.itemSourceKey), runID, planned.map(\.1.taxRate?.code), planned.map(\.1.taxRate?.percent),
             ]) {
             items[try row.decode(0, as: Int64.self)] = ItemRecord(
                 id: try row.decode(1), serviceID: try row.decode(2), description: try row.decode(3), quantity: try row.decode(4),
                 unitPrice: try row.decode(5), amount: try row.decode(6), sourceKey: try row.decode(7))
         }
         try refuseExisting(planned: planned.map { ($0.0, $0.1.itemSourceKey) }, inserted: Set(items.values.map(\.sourceKey)), table: "billable_items")
+        let taxes = Dictionary(planned.map { ($0.1.sourceKey, $0.1.taxes) }, uniquingKeysWith: { first, _ in first })
+        try CustomerTaxes.replace(db, zip(planned, invoiceIDs).compactMap { entry, id in
+            entry.1.taxes.map { (entry.0, id, $0) }
+        })
 
         return try db.query("""
             WITH u AS (
@@ -246,18 +258,21 @@ public enum ThresholdTopupWriter {
                 SELECT invoice_id, sum(amount)::bigint AS total FROM billable_items
                  WHERE invoice_id = ANY($1::bigint[]) GROUP BY invoice_id
             )
+            -- Gross: the item (net) and its tax (docs/invoices.md, "Taxes").
             UPDATE invoices i
-               SET total = sums.total, status = 'issued', issued_at = $3, due_on = u.due_on
+               SET total = sums.total + i.tax_total, status = 'issued', issued_at = $3, due_on = u.due_on
               FROM u JOIN sums ON sums.invoice_id = u.id
              WHERE i.id = u.id
-            RETURNING i.id, i.customer_id, i.currency, i.status, i.issued_at, i.due_on, i.total, i.source_key, i.number
+            RETURNING i.id, i.customer_id, i.currency, i.status, i.issued_at, i.due_on, i.total, i.source_key, i.number,
+                      i.tax_total, i.tax_note
             """, [invoiceIDs, planned.map(\.1.dueOn), asOf]).map { row in
                 let id = try row.decode(0, as: Int64.self)
                 guard let item = items[id] else { throw PostgresError.decoding("invoice \(id) was issued without its item") }
                 return InvoiceRecord(
                     id: id, customerID: try row.decode(1), currency: try row.decode(2), status: try row.decode(3),
                     issuedAt: try row.decode(4), dueOn: try row.decode(5), total: try row.decode(6), sourceKey: try row.decode(7),
-                    number: try row.decode(8), item: item)
+                    number: try row.decode(8), item: item, taxTotal: try row.decode(9), taxNote: try row.decode(10, as: String?.self),
+                    taxes: taxes[try row.decode(7, as: String.self)] ?? nil)
             }
     }
 

@@ -34,6 +34,9 @@ CREATE TABLE job_runs (
 CREATE INDEX job_runs_job_idx ON job_runs (job, id DESC);
 CREATE INDEX job_runs_running_idx ON job_runs (job) WHERE status = 'running';
 
+-- The comments on columns keep the legacy sequence's words (both paths build one catalogue):
+-- sql/161 here and sql/151 on credit_ledger.plan_id are sql/legacy/161_job_runs_guard.sql and
+-- sql/legacy/151_topup_corrections.sql.
 COMMENT ON COLUMN job_runs.backend_pid IS 'The database session that runs it (set by the guard trigger, sql/161)';
 
 -- The rows of each finished run's report, as it printed them, for `supportbill runs show RUN_ID`:

@@ -243,8 +243,9 @@ CREATE TRIGGER billable_items_immutable_when_issued
     BEFORE INSERT OR UPDATE OR DELETE ON billable_items
     FOR EACH ROW EXECUTE FUNCTION supportbill_guard_invoice_item();
 
--- Tax rows: only a draft's change (locked FOR SHARE like its items); the rows of a draft that is
--- deleted go with it.
+-- Tax rows are added, changed or removed only while their invoice is a draft (locked FOR SHARE,
+-- like an item's); a deleted draft takes its rows with it (ON DELETE CASCADE: the invoice is
+-- already gone when they are deleted, which is allowed).
 CREATE FUNCTION supportbill_guard_invoice_tax() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     locked_status text;

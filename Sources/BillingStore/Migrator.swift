@@ -6,18 +6,30 @@ import Postgres
 /// interleave and a failure leaves the schema as it was. The checksum of every applied file is
 /// recorded; if an applied file has changed since, the migrator refuses to run: forward-only
 /// means a change is a new file.
+///
+/// A database built by the pre-0.1.0 sequence (sql/legacy: some of its versions are recorded)
+/// is upgraded along that sequence: the legacy files it lacks run in order, then the baseline
+/// (sql/182 to sql/189, the same schema squashed one place per table) is recorded as applied
+/// without running, and the migrations after the baseline run as on any database, all in the
+/// same transaction (docs/design.md §4). A fresh database runs the baseline.
 public struct Migrator {
     public struct Outcome: Sendable, Equatable {
+        /// The files run, in order (legacy files first on an upgrade from the legacy sequence).
         public let applied: [String]
+        /// Baseline files recorded as applied without running: the legacy sequence built their schema.
+        public let recorded: [String]
         public let currentVersion: Int
     }
 
     static let lockKey = PostgresAdvisoryLockKey(classID: 0x5342_4C4C, objectID: 0)
 
     public let migrations: [Migration]
+    /// The pre-0.1.0 sequence, run only to finish a database that has part of it recorded.
+    public let legacy: [Migration]
 
-    public init(migrations: [Migration] = Migration.all) {
+    public init(migrations: [Migration] = Migration.all, legacy: [Migration] = Migration.legacy) {
         self.migrations = migrations
+        self.legacy = legacy
     }
 
     public func migrate(_ connection: PostgresConnection) throws -> Outcome {
@@ -36,30 +48,72 @@ public struct Migrator {
             let applied = try appliedChecksums(db)
             // A schema ahead of the binary: refuse before applying anything (an older binary's
             // missing migrations may be ones the newer release replaced).
-            if let unknown = applied.keys.filter({ version in !migrations.contains { $0.version == version } }).max() {
+            if let unknown = applied.keys.filter({ !isKnown($0) }).max() {
                 throw MigrationError.newerDatabase(version: unknown, known: migrations.last?.version ?? 0)
             }
             var newlyApplied: [String] = []
-            for migration in migrations {
-                let checksum = try checksum(of: migration, db)
-                if let recorded = applied[migration.version] {
-                    guard recorded.checksum == checksum else {
-                        throw MigrationError.changed(migration.name)
-                    }
-                    continue
+            var recorded: [String] = []
+            var done = Set(applied.keys)
+            if upgradesLegacy(applied) {
+                for migration in legacyOnly {
+                    try requireUnchanged(migration, applied, db)
+                    guard !done.contains(migration.version) else { continue }
+                    try apply(migration, db)
+                    done.insert(migration.version)
+                    newlyApplied.append(migration.name)
                 }
-                try db.executeScript(migration.sql)
-                try db.execute(
-                    "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
-                    [migration.version, migration.name, checksum]
-                )
+                // The legacy sequence has now built the baseline's schema (a test compares the
+                // two catalogues): the baseline is recorded, never run on top of it.
+                for migration in baseline where !done.contains(migration.version) {
+                    try record(migration, db)
+                    done.insert(migration.version)
+                    recorded.append(migration.name)
+                }
+            }
+            for migration in migrations {
+                try requireUnchanged(migration, applied, db)
+                guard !done.contains(migration.version) else { continue }
+                try apply(migration, db)
+                done.insert(migration.version)
                 newlyApplied.append(migration.name)
             }
-            if let unknown = applied.keys.filter({ version in !migrations.contains { $0.version == version } }).max() {
-                throw MigrationError.newerDatabase(version: unknown, known: migrations.last?.version ?? 0)
-            }
-            return Outcome(applied: newlyApplied, currentVersion: migrations.last?.version ?? 0)
+            return Outcome(applied: newlyApplied, recorded: recorded, currentVersion: migrations.last?.version ?? 0)
         }
+    }
+
+    /// The baseline files this migrator carries.
+    private var baseline: [Migration] { migrations.filter { Migration.baselineVersions.contains($0.version) } }
+
+    /// The legacy files that are not also in the current sequence (a test that builds an old
+    /// database migrates with part of the legacy sequence as its current one).
+    private var legacyOnly: [Migration] {
+        legacy.filter { old in !migrations.contains { $0.version == old.version } }
+    }
+
+    private func isKnown(_ version: Int) -> Bool {
+        migrations.contains { $0.version == version } || legacy.contains { $0.version == version }
+    }
+
+    /// Whether the database was built by the legacy sequence (and so lacks the baseline's record).
+    private func upgradesLegacy(_ applied: [Int: (name: String, checksum: String)]) -> Bool {
+        legacyOnly.contains { applied[$0.version] != nil }
+    }
+
+    private func requireUnchanged(_ migration: Migration, _ applied: [Int: (name: String, checksum: String)], _ db: PostgresConnection) throws {
+        guard let recorded = applied[migration.version] else { return }
+        guard recorded.checksum == (try checksum(of: migration, db)) else { throw MigrationError.changed(migration.name) }
+    }
+
+    private func apply(_ migration: Migration, _ db: PostgresConnection) throws {
+        try db.executeScript(migration.sql)
+        try record(migration, db)
+    }
+
+    private func record(_ migration: Migration, _ db: PostgresConnection) throws {
+        try db.execute(
+            "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+            [migration.version, migration.name, try checksum(of: migration, db)]
+        )
     }
 
     /// Refuses a database whose encoding is not UTF8. Under SQL_ASCII PostgreSQL stores any
@@ -92,6 +146,10 @@ public struct Migrator {
         case current(version: Int)
         /// Migrations of this binary the database lacks (all of them: no supportbill schema yet).
         case behind(current: Int, pending: [String])
+        /// A database of the pre-0.1.0 sequence: `migrate` runs the legacy files it lacks,
+        /// records the baseline as applied (the legacy sequence built its schema), then runs
+        /// `pending`.
+        case behindLegacy(current: Int, legacy: [String], baseline: [String], pending: [String])
         /// Migrations a newer supportbill applied that this binary does not know.
         case ahead(current: Int, unknown: [String])
         /// Applied migrations whose text differs from this binary's.
@@ -104,15 +162,24 @@ public struct Migrator {
         guard exists else { return .behind(current: 0, pending: migrations.map(\.name)) }
         let applied = try appliedChecksums(connection)
         let current = applied.keys.max() ?? 0
-        let known = Set(migrations.map(\.version))
-        let unknown = applied.filter { !known.contains($0.key) }.sorted { $0.key < $1.key }.map(\.value.name)
+        let unknown = applied.filter { !isKnown($0.key) }.sorted { $0.key < $1.key }.map(\.value.name)
         var changed: [String] = []
-        for migration in migrations {
+        for migration in legacyOnly + migrations {
             guard let recorded = applied[migration.version] else { continue }
             if try checksum(of: migration, connection) != recorded.checksum { changed.append(migration.name) }
         }
         if !changed.isEmpty { return .changed(changed) }
         if !unknown.isEmpty { return .ahead(current: current, unknown: unknown) }
+        let recorded = baseline.filter { applied[$0.version] == nil }
+        if upgradesLegacy(applied) && !recorded.isEmpty {
+            return .behindLegacy(
+                current: current,
+                legacy: legacyOnly.filter { applied[$0.version] == nil }.map(\.name),
+                baseline: recorded.map(\.name),
+                pending: migrations.filter { migration in
+                    applied[migration.version] == nil && !recorded.contains(migration)
+                }.map(\.name))
+        }
         let pending = migrations.filter { applied[$0.version] == nil }.map(\.name)
         if !pending.isEmpty { return .behind(current: current, pending: pending) }
         return .current(version: current)

@@ -19,6 +19,12 @@ struct MigrateCommand: ParsableCommand {
 
             Run it as a role that may create tables (the jobs themselves need no DDL).
 
+            A fresh database gets the 0.1.0 baseline (sql/182 to 189) and what follows it. A \
+            database of a release before 0.1.0 is upgraded from the pre-0.1.0 sequence: the \
+            files of sql/legacy it lacks run, the baseline is recorded as applied without \
+            running (the legacy files built the same schema), then the later migrations run; \
+            --status lists each step.
+
             --status changes nothing; it compares the applied migrations with this binary's and \
             exits 0 when they match, 10 when the schema is behind the binary (run migrate), 11 \
             when it is ahead (a newer supportbill migrated it: install that release), 12 when an \
@@ -54,10 +60,13 @@ struct MigrateCommand: ParsableCommand {
                 return
             }
             let outcome = try Migrator().migrate(db)
-            if outcome.applied.isEmpty {
+            if outcome.applied.isEmpty && outcome.recorded.isEmpty {
                 print("schema is up to date (version \(outcome.currentVersion))")
             } else {
-                for name in outcome.applied { print("applied \(name)") }
+                let legacy = Set(Migration.legacy.map(\.name))
+                for name in outcome.applied where legacy.contains(name) { print("applied \(name)") }
+                for name in outcome.recorded { print("recorded \(name) (the pre-0.1.0 sequence built its schema)") }
+                for name in outcome.applied where !legacy.contains(name) { print("applied \(name)") }
                 print("schema is at version \(outcome.currentVersion)")
             }
             try warnWithoutCutover(db)
@@ -96,6 +105,12 @@ struct MigrateCommand: ParsableCommand {
             print(current == 0 && pending.count == Migration.all.count
                   ? "no supportbill schema in this database yet: run `supportbill migrate`"
                   : "schema is behind this binary: version \(current), the binary carries \(binary); run `supportbill migrate` to apply:")
+            for name in pending { print("  \(name)") }
+            throw ExitCode(SchemaExit.behind.rawValue)
+        case .behindLegacy(let current, let legacy, let baseline, let pending):
+            print("schema is behind this binary: version \(current) of the pre-0.1.0 sequence, the binary carries \(binary); run `supportbill migrate` to upgrade from the pre-0.1.0 sequence:")
+            for name in legacy { print("  \(name)") }
+            for name in baseline { print("  \(name) (recorded: the pre-0.1.0 sequence built its schema)") }
             for name in pending { print("  \(name)") }
             throw ExitCode(SchemaExit.behind.rawValue)
         case .ahead(let current, let unknown):

@@ -6,7 +6,7 @@ import Postgres
 import TestSupport
 import Testing
 
-/// The least privilege of `supportbill_runner` (sql/090_runner_role.sql), checked by connecting
+/// The least privilege of `supportbill_runner` (sql/188_runner_role.sql), checked by connecting
 /// as a login member of it, as the timers do.
 @Suite("supportbill_runner: the jobs' least privilege")
 struct RunnerRoleTests {
@@ -132,7 +132,7 @@ struct RunnerRoleTests {
         let world = try World()
         defer { world.close() }
         let db = world.runner
-        // Refused by the triggers of sql/001 (the runner may delete drafts, so the privilege alone does not refuse it).
+        // Refused by the guards of sql/185 (the runner may delete drafts, so the privilege alone does not refuse it).
         #expect(Self.refusal(db, "DELETE FROM invoices WHERE id = $1", [world.issued]) == "23000")
         #expect(Self.refusal(db, "UPDATE invoices SET total = 1 WHERE id = $1", [world.issued]) == "23000")
         #expect(Self.refusal(db, "UPDATE invoices SET due_on = due_on + 30 WHERE id = $1", [world.issued]) == "23000")
@@ -152,7 +152,7 @@ struct RunnerRoleTests {
     }
 
     // The DELETE and UPDATE the runner holds on items and memberships exist for what the jobs
-    // do; the triggers of sql/110 keep them to it: another job's item waiting for an invoice is
+    // do; the guards of sql/185 keep them to it: another job's item waiting for an invoice is
     // only ever attached, and staff's memberships (managed = false) are never touched.
     @Test("the runner's DELETE reaches only drafts' items and managed memberships; an item on no invoice can only be attached")
     func narrowDeletes() throws {
@@ -187,7 +187,7 @@ struct RunnerRoleTests {
         #expect(Self.refusal(db, "INSERT INTO customer_group_members (customer_id, group_id, managed) VALUES ($1, $2, true)",
                              [world.customer, managedGroup]) == nil)
         #expect(try world.owner.query("SELECT count(*) FROM customer_group_members WHERE group_id = $1 AND NOT managed", [staffGroup]).scalar(Int.self) == 1)
-        // monthly-rollup's temporary tables (sql/110 grants TEMPORARY, should PUBLIC lack it).
+        // monthly-rollup's temporary tables (sql/188 grants TEMPORARY, should PUBLIC lack it).
         #expect(Self.refusal(db, "CREATE TEMP TABLE monthly_rollup_probe (id int)") == nil)
     }
 
@@ -221,7 +221,7 @@ struct RunnerRoleTests {
         #expect(Self.refusal(world.runner, statement) == expected, "\(statement)")
     }
 
-    /// job_runs (sql/161, DESIGN.md §7.2): as the runner, a run is inserted `running` only, is
+    /// job_runs (sql/185, DESIGN.md §7.2): as the runner, a run is inserted `running` only, is
     /// finished once and by its own session; another session may only mark it failed, and only
     /// while it holds the job's advisory lock (the stale-run marking of the next run); a
     /// finished run never changes, for the owner either.
@@ -272,7 +272,7 @@ struct RunnerRoleTests {
 
     /// The runner's table and column privileges, as granted: a wider grant (an UPDATE of a whole
     /// table, a DELETE on a ledger) fails here before it reaches a release.
-    @Test("the grants are exactly the ones the migrations declare (sql/090, and the later files that add tables)")
+    @Test("the grants are exactly the ones the migrations declare (sql/188, and the later files that add tables)")
     func grants() throws {
         let world = try World()
         defer { world.close() }

@@ -1,7 +1,7 @@
 import EmbeddedPostgres
 import Postgres
 
-/// Running the jobs with the least privilege of `supportbill_runner` (sql/090_runner_role.sql):
+/// Running the jobs with the least privilege of `supportbill_runner` (sql/188_runner_role.sql):
 /// a login role that is a member of it, created once per cluster, as an operator would.
 public enum RunnerRole {
     /// The NOLOGIN group role the migration creates.

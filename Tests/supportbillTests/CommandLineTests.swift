@@ -87,7 +87,7 @@ struct CommandLineTests {
         let conninfo = cluster.conninfo(database: name)
         let first = try ChildProcess.supportbill(["migrate", "--database", conninfo])
         #expect(first.status == 0, "\(first.stderr)")
-        #expect(first.stdout.contains("applied 001_schema"))
+        #expect(first.stdout.contains("applied 182_reference_data"))
         let second = try ChildProcess.supportbill(["migrate", "--database", conninfo])
         #expect(second.status == 0)
         #expect(second.stdout.contains("schema is up to date (version \(Migration.latestVersion))"))

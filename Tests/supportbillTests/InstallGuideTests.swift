@@ -340,7 +340,7 @@ struct InstallGuideTests {
         let version = try #require(ran("supportbill --version").first)
         #expect(out(version).trimmingCharacters(in: .whitespacesAndNewlines) == expectedVersion)
         let migrate = try #require(ran("supportbill migrate --database").first)
-        #expect(out(migrate).contains("applied 001_schema"), "\(out(migrate))")
+        #expect(out(migrate).contains("applied 182_reference_data"), "\(out(migrate))")
         #expect(out(migrate).contains("schema is at version \(Migration.latestVersion)"), "\(out(migrate))")
         let upgrade = try #require(ran("\"$NEW_BIN\" migrate --database").first)
         #expect(out(upgrade).contains("schema and binary match: version \(Migration.latestVersion)"), "status: \(out(upgrade))")

@@ -5,7 +5,7 @@ import TestSupport
 import Testing
 
 /// The five jobs and the read-only commands, run by the CLI as a login member of
-/// `supportbill_runner` (sql/090_runner_role.sql): the least privilege is enough for all of it.
+/// `supportbill_runner` (sql/188_runner_role.sql): the least privilege is enough for all of it.
 @Suite("supportbill as supportbill_runner: every job, least privilege")
 struct RunnerRoleCommandTests {
     /// Row counts per output table, to show each job wrote through the runner's grants.

@@ -5,13 +5,14 @@ import TestSupport
 import Testing
 
 /// An upgrade as INSTALL.md orders it, from the schema the previous release (commit 70dc882)
-/// created: its migrations were sql/001 to sql/121, which this binary still carries unchanged
-/// (an applied migration is never edited: its checksum would refuse it).
+/// created: its migrations were sql/001 to sql/121, which this binary still carries unchanged as
+/// sql/legacy (an applied migration is never edited: its checksum would refuse it). Such a
+/// database finishes the legacy sequence, records the 0.1.0 baseline and goes on from there.
 @Suite("Upgrading the schema: migrate --status says whether schema and binary match")
 struct UpgradeTests {
     /// The previous release's migrations, as that binary embedded them.
     static func previousMigrations() -> [Migration] {
-        Migration.all.filter { $0.version <= 121 }
+        Migration.legacy.filter { $0.version <= 121 }
     }
 
     @Test("a database of the previous release: behind (10), migrated with its history kept, then equal (0); a schema ahead: 11 for status and migrate, a clear message for run")
@@ -32,7 +33,7 @@ struct UpgradeTests {
         // The previous release's schema, with a finished run and an issued invoice in it.
         let previous = Self.previousMigrations()
         #expect(previous.count == 13 && previous.last?.name == "121_usage_increment")
-        _ = try Migrator(migrations: previous).migrate(db)
+        _ = try Migrator(migrations: previous, legacy: []).migrate(db)
         let f = Fixtures(db)
         let customer = try f.customer("Northwind")
         let run = try f.sweep.run()
@@ -44,9 +45,15 @@ struct UpgradeTests {
 
         let behind = try ChildProcess.supportbill(["migrate", "--status", "--database", conninfo])
         #expect(behind.status == 10, "\(behind.stdout)\(behind.stderr)")
-        #expect(behind.stdout.contains("schema is behind this binary: version 121"), "\(behind.stdout)")
-        let pending = Migration.all.filter { $0.version > 121 }.map(\.name)
-        for migration in pending { #expect(behind.stdout.contains("  \(migration)\n"), "\(migration) not listed") }
+        #expect(behind.stdout.contains("schema is behind this binary: version 121 of the pre-0.1.0 sequence"), "\(behind.stdout)")
+        #expect(behind.stdout.contains("upgrade from the pre-0.1.0 sequence"), "\(behind.stdout)")
+        let legacy = Migration.legacy.filter { $0.version > 121 }.map(\.name)
+        let baseline = Migration.all.filter { Migration.baselineVersions.contains($0.version) }.map(\.name)
+        let pending = Migration.all.filter { $0.version > Migration.baselineVersions.upperBound }.map(\.name)
+        for migration in legacy + pending { #expect(behind.stdout.contains("  \(migration)\n"), "\(migration) not listed") }
+        for migration in baseline {
+            #expect(behind.stdout.contains("  \(migration) (recorded: the pre-0.1.0 sequence built its schema)\n"), "\(migration) not listed")
+        }
         // A run of the new binary on the old schema: exit 1 with what to do, no SQL error.
         let refused = try ChildProcess.supportbill(["run", "suspension-sweep", "--as-of", "2026-11-02", "--database", conninfo])
         #expect(refused.status == 1)
@@ -54,7 +61,11 @@ struct UpgradeTests {
 
         let migrated = try ChildProcess.supportbill(["migrate", "--database", conninfo])
         #expect(migrated.status == 0, "\(migrated.stderr)")
-        for migration in pending { #expect(migrated.stdout.contains("applied \(migration)")) }
+        for migration in legacy + pending { #expect(migrated.stdout.contains("applied \(migration)")) }
+        for migration in baseline {
+            #expect(migrated.stdout.contains("recorded \(migration)"))
+            #expect(!migrated.stdout.contains("applied \(migration)"))
+        }
         #expect(!migrated.stdout.contains("applied 001_schema"))
         let equal = try ChildProcess.supportbill(["migrate", "--status", "--database", conninfo])
         #expect(equal.status == 0, "\(equal.stdout)\(equal.stderr)")

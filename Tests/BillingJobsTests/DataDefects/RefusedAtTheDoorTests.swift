@@ -3,7 +3,7 @@ import Postgres
 import TestSupport
 import Testing
 
-/// The defects the database refuses at the door (sql/001's constraints), so that no job ever
+/// The defects the database refuses at the door (the constraints of sql/182 to sql/184), so that no job ever
 /// meets them: the row is never stored (docs/data-defects.md, "Refused by the schema").
 @Suite("Data defects the schema refuses: never stored")
 struct RefusedAtTheDoorTests {

@@ -634,7 +634,7 @@ struct ThresholdTopupJobTests {
         let db = try target.connect()
         defer { db.close() }
         // The schema as it was before threshold-topup's migration, with a month of data in it.
-        _ = try Migrator(migrations: Migration.all.filter { $0.version < 20 }).migrate(db)
+        _ = try Migrator(migrations: Migration.legacy.filter { $0.version < 20 }, legacy: []).migrate(db)
         let f = Fixtures(db)
         let (customer, service, ticket) = try f.prepaidCustomer(plan: try f.prepaidPlan())
         let entries = try (1...3).map { try f.entry(customer: customer, ticket: ticket, workedAt: "2026-10-0\($0)T10:00:00Z", minutes: 90) }

@@ -173,7 +173,7 @@ struct JobRunnerTests {
         db.close()
     }
 
-    /// DESIGN.md §5: a second run exits 75 at once, also when the holder is a dry run; since a
+    /// docs/design.md §5: a second run exits 75 at once, also when the holder is a dry run; since a
     /// dry run bills nothing, the message says so, and `--wait` queues behind it.
     @Test("a real run locked out by a dry run exits 75 at once, saying a dry run holds the lock; with --wait it queues and does the work")
     func lockedOutByADryRun() throws {

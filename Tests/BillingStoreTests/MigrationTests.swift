@@ -4,9 +4,9 @@ import Postgres
 import TestSupport
 import Testing
 
-@Suite("Migrations and the public schema (DESIGN §3)")
+@Suite("Migrations and the public schema (docs/design.md §4)")
 struct MigrationTests {
-    /// Every table and column DESIGN.md §3 names.
+    /// Every table and column docs/design.md §4 names.
     static let contract: [String: [String]] = [
         "currencies": ["code", "minor_units"],
         "org_units": ["id", "name", "parent_id"],

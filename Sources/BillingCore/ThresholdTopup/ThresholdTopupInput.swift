@@ -201,7 +201,7 @@ public struct ThresholdTopupInput: Sendable, Equatable {
             self.queueIDs = queueIDs
         }
 
-        /// DESIGN §3: paid when completed payments reach its total.
+        /// docs/design.md §7: paid when completed payments reach its total.
         public var isFullyPaid: Bool { completedPaid >= total }
     }
 }

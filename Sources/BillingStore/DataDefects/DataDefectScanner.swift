@@ -213,8 +213,8 @@ public enum DataDefectScanner {
                        ARRAY['threshold-topup']
                   FROM services s JOIN plans p ON p.id = s.plan_id
                  WHERE p.billing = 'prepaid'
-                   -- Usage lines only: the rollup bills the fees of every plan kind (DESIGN §4 as
-                   -- amended), so a fee billed for a pre-paid service is no sign of a move.
+                   -- Usage lines only: the rollup bills the fees of every plan kind (docs/design.md §8),
+                   -- so a fee billed for a pre-paid service is no sign of a move.
                    AND EXISTS (SELECT 1 FROM billable_items b
                                 WHERE b.customer_id = s.customer_id AND b.service_id = s.id AND b.rollup_line LIKE 'usage:%')
                    AND ($1::bigint[] IS NULL OR s.customer_id = ANY($1))
@@ -404,7 +404,7 @@ public enum DataDefectScanner {
         }
     }
 
-    /// Job names in the order the README lists them (DESIGN §4), for stable output.
+    /// Job names in the order the README lists them (docs/design.md §8), for stable output.
     enum JobOrder {
         static let all = ["monthly-rollup", "threshold-topup", "suspension-sweep", "incident-grants", "contract-expiry-rollover"]
 

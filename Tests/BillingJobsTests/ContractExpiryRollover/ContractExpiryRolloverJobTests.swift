@@ -354,7 +354,7 @@ struct ContractExpiryRolloverJobTests {
 
         // A contract to roll over to: A's other 30 minutes roll over, and B, recomputed from
         // today's contracts, is now covered by it: its per-incident time is given back and its
-        // per-incident item offset (DESIGN.md §7.1).
+        // per-incident item offset (docs/design.md §9).
         let next = try f.contract(kind: "subscription", customer: customer, startsOn: "2026-10-01", status: "active")
         let later = try Self.run(database, asOf: "2026-10-11T00:00:00Z")
         #expect(later.exitStatus == .success)

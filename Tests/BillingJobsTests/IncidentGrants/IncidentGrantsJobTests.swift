@@ -175,7 +175,7 @@ struct IncidentGrantsJobTests {
                 == (try Instant(rfc3339: "2026-03-11T08:00:00Z")))
 
         // t1 requires one again. Consumption is recomputed from today's tickets (oldest first,
-        // DESIGN.md §7.1): t1 (Mar 1) is served before t3 (Mar 3), which gives its use back and
+        // docs/design.md §9): t1 (Mar 1) is served before t3 (Mar 3), which gives its use back and
         // is listed, as a clean run over today's data would have it.
         try fixtures.setRequiresIncident(ticket: t1, true)
         let third = try run(database, asOf: "2026-03-12")

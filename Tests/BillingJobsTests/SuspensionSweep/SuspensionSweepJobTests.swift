@@ -448,7 +448,7 @@ struct SuspensionSweepJobTests {
         #expect(try w.sweep.memberships(euro).isEmpty)  // not even the group it would have joined
     }
 
-    @Test("audit_events accepts invoice_unpaid next to DESIGN's names and still refuses unknown ones")
+    @Test("audit_events accepts invoice_unpaid next to the other event names and still refuses unknown ones")
     func eventNames() throws {
         let w = try Self.world()
         defer { w.close() }

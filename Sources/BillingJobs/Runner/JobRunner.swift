@@ -204,7 +204,8 @@ public struct JobRunner: Sendable {
             output.count("customers", ids.count)
             for defect in lookup.defects { output.skip(defect.customerID, defect.reason) }
             // Defects the job would bill around silently (docs/data-defects.md): skipped here.
-            let blocked = try DataDefectScanner.blocking(db, job: name.rawValue, customers: lookup.customers.map(\.id), asOf: request.asOf)
+            let screened = (type(of: job) as? any RegisteredJob.Type)?.defectsSkippedByRunner ?? []
+            let blocked = try DataDefectScanner.blocking(db, job: name.rawValue, skipped: screened, customers: lookup.customers.map(\.id), asOf: request.asOf)
             for (customer, reason) in blocked { output.skip(customer, reason) }
             let customers = lookup.customers.filter { blocked[$0.id] == nil }
             var done = 0

@@ -86,7 +86,7 @@ let package = Package(
         ),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"]),
         .testTarget(name: "EmbeddedPostgresTests", dependencies: ["EmbeddedPostgres", "Postgres", "TestSupport"]),
-        .testTarget(name: "BillingCoreTests", dependencies: ["BillingCore"]),
+        .testTarget(name: "BillingCoreTests", dependencies: ["BillingCore", "TestSupport"]),
         .testTarget(name: "BillingStoreTests", dependencies: ["BillingStore", "BillingCore", "Postgres", "TestSupport"]),
         .testTarget(name: "BillingJobsTests", dependencies: ["BillingJobs", "BillingStore", "BillingCore", "Postgres", "TestSupport"]),
         .testTarget(

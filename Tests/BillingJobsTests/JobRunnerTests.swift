@@ -325,12 +325,9 @@ struct JobRunnerTests {
         #expect(report.error?.contains("hunter2") == false)
         #expect(!TextReport.render(report).contains("hunter2"))
 
-        let cluster = try TestCluster.shared()
-        let admin = try cluster.connect()
-        let name = "empty_\(getpid())_\(Int.random(in: 0..<1_000_000))"
-        try admin.execute("CREATE DATABASE \(name)")
-        defer { _ = try? admin.execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)"); admin.close() }
-        let unmigrated = JobRunner(target: cluster.target(database: name)).run(MarkJob(), JobRunRequest(asOf: Self.asOf, invokedBy: "test"))
+        let empty = try TestCluster.makeEmptyDatabase()
+        defer { empty.drop() }
+        let unmigrated = JobRunner(target: empty.target).run(MarkJob(), JobRunRequest(asOf: Self.asOf, invokedBy: "test"))
         #expect(unmigrated.exitStatus == .failure)
         #expect(unmigrated.error?.contains("supportbill migrate") == true)
     }

@@ -18,22 +18,6 @@ struct IncidentGrantsJobTests {
         (report.output.records[section] ?? []).map(\.sortKey)
     }
 
-    /// The report without what differs between a dry run and a real one: run id, dry-run flag
-    /// and the ids of rows the run inserted.
-    static func comparable(_ report: JobReport) -> JSONValue {
-        func strip(_ value: JSONValue) -> JSONValue {
-            switch value {
-            case .object(let fields):
-                return .object(fields.filter { !["id", "grant_id", "run_id", "dry_run"].contains($0.0) }.map { ($0.0, strip($0.1)) })
-            case .array(let items):
-                return .array(items.map(strip))
-            default:
-                return value
-            }
-        }
-        return strip(report.json)
-    }
-
     //   Tailspin (Europe/London), 10 incidents a month, ordered for 3 months on Apr 11 2026:
     //   Apr 11          May 11          Jun 11          Jul 11 (ends_on)
     //   |---- #1 -------|---- #2 -------|---- #3 -------|
@@ -318,7 +302,7 @@ struct IncidentGrantsJobTests {
 
         let real = try run(database, asOf: "2026-11-01T14:00:00Z", parameters: parameters)
         #expect(real.exitStatus == .success)
-        #expect(Self.comparable(dry) == Self.comparable(real))
+        #expect(DryRun.comparable(dry) == DryRun.comparable(real))
         #expect(try fixtures.count("audit_events") == 2)
     }
 

@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Dependency direction (DESIGN.md §1):
+// Dependency direction (docs/design.md §1):
 //   supportbill -> BillingJobs -> {BillingCore, BillingStore -> Postgres -> CLibPQ}
 // BillingCore depends on nothing of ours, so the planners can never reach the database.
 let package = Package(
@@ -86,7 +86,7 @@ let package = Package(
         ),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"]),
         .testTarget(name: "EmbeddedPostgresTests", dependencies: ["EmbeddedPostgres", "Postgres", "TestSupport"]),
-        .testTarget(name: "BillingCoreTests", dependencies: ["BillingCore"]),
+        .testTarget(name: "BillingCoreTests", dependencies: ["BillingCore", "TestSupport"]),
         .testTarget(name: "BillingStoreTests", dependencies: ["BillingStore", "BillingCore", "Postgres", "TestSupport"]),
         .testTarget(name: "BillingJobsTests", dependencies: ["BillingJobs", "BillingStore", "BillingCore", "Postgres", "TestSupport"]),
         .testTarget(

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds supportbill_VERSION_amd64.deb with dpkg-deb (DESIGN.md §7.2):
+# Builds supportbill_VERSION_amd64.deb with dpkg-deb (docs/design.md §11):
 #   /usr/bin/supportbill                 a release binary with the Swift runtime linked in
 #                                        (--static-swift-stdlib): it needs libpq5 and libc only
 #   /lib/systemd/system/supportbill@*    the template service and one timer per job

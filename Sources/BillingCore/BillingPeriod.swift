@@ -1,4 +1,4 @@
-/// The billing calendar (DESIGN.md §2). All periods are half-open ranges of local dates.
+/// The billing calendar (docs/design.md §3). All periods are half-open ranges of local dates.
 ///
 /// Anniversary periods are computed from the anchor, never chained, and clamped to the end of
 /// shorter months:

@@ -1,7 +1,7 @@
 import Foundation
 import Postgres
 
-/// A throwaway Citus cluster for tests and the benchmark (DESIGN.md §7.4): a coordinator and
+/// A throwaway Citus cluster for tests and the benchmark (docs/design.md §12): a coordinator and
 /// `workerCount` workers, each an `EmbeddedPostgres` of its own with `citus` preloaded, in one
 /// directory, stopped and deleted together.
 ///

@@ -7,7 +7,7 @@ import BillingCore
 ///    job: each customer's month as two instants, with the exact `AT TIME ZONE` test only for
 ///    entries within 3 hours of a bound);
 /// 2. lines: usage (billed = max(0, U - included), amount half-up), setup fees of services
-///    starting in M, and recurring fees (fees on every plan kind, DESIGN §4 as amended) of the anniversary periods billed in M (from the anchor,
+///    starting in M, and recurring fees (fees on every plan kind, docs/design.md §8) of the anniversary periods billed in M (from the anchor,
 ///    clamped by PostgreSQL's month arithmetic; in advance: the month before, never before the
 ///    month of `starts_on`);
 /// 3. other jobs' uninvoiced items of M and of earlier months (per-incident items), attached;
@@ -101,7 +101,7 @@ enum MonthlyRollupFloor {
                             ELSE date_trunc('month', f.start)::date END = $1::date
                 """, [first, next, label]),
             // Other jobs' uninvoiced items of M and of every earlier month (invoiced whatever
-            // their age, DESIGN §7.1), each on its own month's period invoice: the synthetic
+            // their age, docs/design.md §9), each on its own month's period invoice: the synthetic
             // history is not the rollup's (source keys `hist:`), so no earlier month of the
             // rollup is issued and none needs an adjustment invoice.
             Floors.Step("""

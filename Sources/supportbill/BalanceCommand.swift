@@ -13,8 +13,8 @@ struct BalanceCommand: ParsableCommand {
             Lists each open invoice of the customer (issued, positive total, not covered) with \
             its payments, the credit applied to it from credit notes, and what is outstanding; \
             then every credit note with where its credit goes, and the credit left unapplied per \
-            currency. Credit is settled by the same computation suspension-sweep uses (DESIGN.md \
-            §7.1): a credit note goes to the open invoices of the month it corrects, then to the \
+            currency. Credit is settled by the same computation suspension-sweep uses (docs/design.md \
+            §7): a credit note goes to the open invoices of the month it corrects, then to the \
             oldest open invoices in its currency (earliest due date, then id); what is left waits \
             for the next invoice. Top-up invoices take no credit (threshold-topup settles them).
 

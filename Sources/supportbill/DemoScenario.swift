@@ -67,7 +67,7 @@ struct DemoScenario {
                  caption: "Two days later: the payment restores Adventure Works' priority support and its group"),
         ]
         corrections = [
-            // Corrections (DESIGN.md §7.1): the past changes after it was billed and paid; each
+            // Corrections (docs/design.md §9): the past changes after it was billed and paid; each
             // job emits the difference as explicit corrections, and issued invoices stay as
             // they are. One change per job, so each output has one cause.
             .change(caption: "Corrections, the next days. An edited entry: bob's reverse DNS work for Northwind took 30 minutes, not the 90 he logged",

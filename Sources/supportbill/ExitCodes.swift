@@ -4,7 +4,7 @@ import BillingStore
 import Foundation
 import Postgres
 
-/// The exit code of DESIGN.md §5 for an error that stopped a command.
+/// The exit code of docs/design.md §5 for an error that stopped a command.
 func exitStatus(for error: Error) -> ExitStatus {
     switch error {
     case let error as PostgresError where error.isUnavailable: .unavailable
@@ -13,7 +13,7 @@ func exitStatus(for error: Error) -> ExitStatus {
     }
 }
 
-/// Prints an error on stderr and picks the exit code of DESIGN.md §5 for it.
+/// Prints an error on stderr and picks the exit code of docs/design.md §5 for it.
 func failure(_ error: Error) -> ExitCode {
     FileHandle.standardError.write(Data("supportbill: error: \(error)\n".utf8))
     return ExitCode(exitStatus(for: error).rawValue)

@@ -11,11 +11,7 @@ struct RunCommand: ParsableCommand {
         abstract: "Run one billing job.",
         discussion: """
             Jobs:
-              monthly-rollup            recurring fees, setup fees and metered usage into monthly invoices
-              threshold-topup           pre-paid credit: debit time, credit payments, issue top-ups
-              suspension-sweep          suspend services with overdue invoices, restore paid ones
-              incident-grants           grant and consume per-incident support
-              contract-expiry-rollover  activate, charge, expire and roll over support contracts
+            \(jobList)
 
             Every job is idempotent: re-running it with unchanged data emits nothing and exits 0. \
             Only one run of a job works at a time; a second exits 75 naming the run that holds the \
@@ -44,6 +40,14 @@ struct RunCommand: ParsableCommand {
               supportbill run threshold-topup --format summary   (then: supportbill runs show RUN_ID)
             """
     )
+
+    /// One line per job: its name and its `RegisteredJob.summary`, in `JobName`'s order.
+    static var jobList: String {
+        let width = (JobName.allCases.map(\.rawValue.count).max() ?? 0) + 2
+        return JobName.allCases.map { job in
+            "  " + job.rawValue.padding(toLength: width, withPad: " ", startingAt: 0) + job.type.summary
+        }.joined(separator: "\n")
+    }
 
     @Argument(help: ArgumentHelp("The job to run.", valueName: "job"))
     var job: JobName

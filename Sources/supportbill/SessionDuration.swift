@@ -3,7 +3,7 @@ import Foundation
 
 /// A session option that PostgreSQL reads as a duration (`lock_timeout`, `statement_timeout`,
 /// ...), checked before connecting: a bad value is a usage error (64) naming the option and the
-/// units, not a server error after the lock is taken (DESIGN.md §7.2).
+/// units, not a server error after the lock is taken (docs/design.md §11).
 enum SessionDuration {
     /// PostgreSQL's time units for parameters measured in milliseconds.
     static let units = ["us", "ms", "s", "min", "h", "d"]

@@ -14,8 +14,7 @@ struct Supportbill: ParsableCommand {
             a billing platform keep in PostgreSQL into billable items and invoices. It runs discrete, \
             idempotent jobs: re-running a job with unchanged data emits nothing.
 
-            Jobs: monthly-rollup, threshold-topup, suspension-sweep, incident-grants, \
-            contract-expiry-rollover.
+            Jobs: \(JobName.allCases.map(\.rawValue).joined(separator: ", ")).
 
             Connection: libpq's environment and defaults (PGHOST, PGPORT, PGDATABASE, PGUSER, \
             PGPASSFILE, PGSERVICE, ...) or --database with a conninfo string or a postgresql:// URI.

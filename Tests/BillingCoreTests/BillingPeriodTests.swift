@@ -1,7 +1,7 @@
 import BillingCore
 import Testing
 
-@Suite("Anniversary periods (DESIGN §2): from the anchor, clamped, never chained")
+@Suite("Anniversary periods (docs/design.md §3): from the anchor, clamped, never chained")
 struct BillingPeriodTests {
     private func d(_ text: String) -> LocalDate { try! LocalDate(text) }
     private func r(_ start: String, _ end: String) -> DateRange { DateRange(start: d(start), end: d(end)) }

@@ -173,7 +173,7 @@ struct JobRunnerTests {
         db.close()
     }
 
-    /// DESIGN.md §5: a second run exits 75 at once, also when the holder is a dry run; since a
+    /// docs/design.md §5: a second run exits 75 at once, also when the holder is a dry run; since a
     /// dry run bills nothing, the message says so, and `--wait` queues behind it.
     @Test("a real run locked out by a dry run exits 75 at once, saying a dry run holds the lock; with --wait it queues and does the work")
     func lockedOutByADryRun() throws {
@@ -325,12 +325,9 @@ struct JobRunnerTests {
         #expect(report.error?.contains("hunter2") == false)
         #expect(!TextReport.render(report).contains("hunter2"))
 
-        let cluster = try TestCluster.shared()
-        let admin = try cluster.connect()
-        let name = "empty_\(getpid())_\(Int.random(in: 0..<1_000_000))"
-        try admin.execute("CREATE DATABASE \(name)")
-        defer { _ = try? admin.execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)"); admin.close() }
-        let unmigrated = JobRunner(target: cluster.target(database: name)).run(MarkJob(), JobRunRequest(asOf: Self.asOf, invokedBy: "test"))
+        let empty = try TestCluster.makeEmptyDatabase()
+        defer { empty.drop() }
+        let unmigrated = JobRunner(target: empty.target).run(MarkJob(), JobRunRequest(asOf: Self.asOf, invokedBy: "test"))
         #expect(unmigrated.exitStatus == .failure)
         #expect(unmigrated.error?.contains("supportbill migrate") == true)
     }

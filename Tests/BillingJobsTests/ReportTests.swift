@@ -22,7 +22,7 @@ struct ReportTests {
                          durationMilliseconds: 12, currencies: [try CurrencyCode("USD"): Currency(code: try CurrencyCode("USD"), minorUnits: 2)])
     }
 
-    @Test("JSON has the keys of DESIGN §5, rows sorted by customer")
+    @Test("JSON has the keys of docs/design.md §5, rows sorted by customer")
     func json() throws {
         let json = try sample().json
         let keys = (json.objectValue ?? []).map(\.0)

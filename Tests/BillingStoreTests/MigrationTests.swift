@@ -4,9 +4,9 @@ import Postgres
 import TestSupport
 import Testing
 
-@Suite("Migrations and the public schema (DESIGN §3)")
+@Suite("Migrations and the public schema (docs/design.md §4)")
 struct MigrationTests {
-    /// Every table and column DESIGN.md §3 names.
+    /// Every table and column docs/design.md §4 names.
     static let contract: [String: [String]] = [
         "currencies": ["code", "minor_units"],
         "org_units": ["id", "name", "parent_id"],
@@ -101,12 +101,9 @@ struct MigrationTests {
 
     @Test("a fresh database migrates from nothing; a changed applied migration is refused")
     func fromScratchAndChanged() throws {
-        let cluster = try TestCluster.shared()
-        let admin = try cluster.connect()
-        let name = "scratch_\(getpid())_\(Int.random(in: 0..<1_000_000))"
-        try admin.execute("CREATE DATABASE \(name)")
-        defer { _ = try? admin.execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)"); admin.close() }
-        let db = try cluster.connect(database: name)
+        let empty = try TestCluster.makeEmptyDatabase("scratch")
+        defer { empty.drop() }
+        let db = try empty.connect()
         #expect(throws: MigrationError.self) { try Migrator().verify(db) }
         let first = try Migrator().migrate(db)
         #expect(first.applied == Migration.all.map(\.name))

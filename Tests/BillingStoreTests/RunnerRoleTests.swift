@@ -221,7 +221,7 @@ struct RunnerRoleTests {
         #expect(Self.refusal(world.runner, statement) == expected, "\(statement)")
     }
 
-    /// job_runs (sql/185, DESIGN.md §7.2): as the runner, a run is inserted `running` only, is
+    /// job_runs (sql/185, docs/design.md §11): as the runner, a run is inserted `running` only, is
     /// finished once and by its own session; another session may only mark it failed, and only
     /// while it holds the job's advisory lock (the stale-run marking of the next run); a
     /// finished run never changes, for the owner either.

@@ -3,7 +3,7 @@ import Foundation
 import Postgres
 import Testing
 
-/// The Citus cluster the scale-out tests run on (DESIGN.md §7.4). Where Citus is not installed
+/// The Citus cluster the scale-out tests run on (docs/design.md §12). Where Citus is not installed
 /// the cluster tests are skipped (Swift Testing lists them as skipped with the reason) and
 /// `capability` prints why, so a run without Citus never looks like a pass.
 @Suite("EmbeddedCitusCluster: a coordinator and two workers", .serialized)

@@ -6,7 +6,7 @@ import Postgres
 /// the id of a row the jobs wrote (a killed run advances sequences, so two databases number
 /// the same invoice differently).
 ///
-/// To add a kind once the jobs converge on it (DESIGN.md §7.1: entries edited, re-dated,
+/// To add a kind once the jobs converge on it (docs/design.md §9: entries edited, re-dated,
 /// withdrawn or moved; payments deleted, reduced or moved; service terms corrected), write a
 /// `SoakCorrection` below and add it to `enabled`.
 public struct SoakCorrection: Sendable {

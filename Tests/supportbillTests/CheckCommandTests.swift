@@ -91,13 +91,9 @@ struct CheckCommandTests {
         let unreachable = try ChildProcess.supportbill(["check", "--database", "host=/nonexistent/socket dbname=x connect_timeout=2"])
         #expect(unreachable.status == 69)
 
-        let cluster = try TestCluster.shared()
-        let admin = try cluster.connect()
-        defer { admin.close() }
-        let name = "unmigrated_check_\(getpid())"
-        try admin.execute("CREATE DATABASE \(name)")
-        defer { _ = try? admin.execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)") }
-        let unmigrated = try ChildProcess.supportbill(["check", "--database", cluster.conninfo(database: name)])
+        let empty = try TestCluster.makeEmptyDatabase("unmigrated_check")
+        defer { empty.drop() }
+        let unmigrated = try ChildProcess.supportbill(["check", "--database", empty.conninfo])
         #expect(unmigrated.status == 1)
         #expect(unmigrated.stderr.contains("migrate"), "\(unmigrated.stderr)")
     }

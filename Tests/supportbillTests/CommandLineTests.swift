@@ -79,12 +79,9 @@ struct CommandLineTests {
 
     @Test("migrate creates the schema once; a second run changes nothing")
     func migrateTwice() throws {
-        let cluster = try TestCluster.shared()
-        let admin = try cluster.connect()
-        let name = "cli_\(getpid())_\(Int.random(in: 0..<1_000_000))"
-        try admin.execute("CREATE DATABASE \(name)")
-        defer { _ = try? admin.execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)"); admin.close() }
-        let conninfo = cluster.conninfo(database: name)
+        let empty = try TestCluster.makeEmptyDatabase("cli")
+        defer { empty.drop() }
+        let conninfo = empty.conninfo
         let first = try ChildProcess.supportbill(["migrate", "--database", conninfo])
         #expect(first.status == 0, "\(first.stderr)")
         #expect(first.stdout.contains("applied 182_reference_data"))

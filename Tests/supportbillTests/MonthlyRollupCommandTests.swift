@@ -43,7 +43,7 @@ struct MonthlyRollupCommandTests {
             "  customer 8  period  2026-10-01..2026-10-31  issued  due 2026-11-16  total 49.00 USD",
             // 616.25 of fees and usage, plus Litware's per-incident ticket (49.00 in the demo's
             // jobs directory) that contract-expiry-rollover emitted and the rollup invoiced,
-            // plus Tailspin's incident pack (99.00: fees on every plan kind, DESIGN §4 as amended),
+            // plus Tailspin's incident pack (99.00: fees on every plan kind, docs/design.md §8),
             // plus Contoso's 6.13 of VAT.
             "USD  invoiced 770.38 USD",
             "  customer 4  period  2026-10-01..2026-10-31  issued  due 2026-11-15  total 99.00 USD",

@@ -1,6 +1,6 @@
 /// The difference between what a batch's customers should be charged today (the planner's
-/// target over all their entries) and what earlier runs stored, as rows to append (DESIGN.md
-/// §7.1). Pure: stored state and target in, rows out.
+/// target over all their entries) and what earlier runs stored, as rows to append (docs/design.md
+/// §9). Pure: stored state and target in, rows out.
 ///
 /// Charges are compared per (entry, contract, outcome) after netting the stored rows:
 ///

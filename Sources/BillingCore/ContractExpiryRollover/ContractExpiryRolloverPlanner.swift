@@ -1,4 +1,4 @@
-/// Charges a batch's time entries to support contracts (DESIGN.md §4, contract-expiry-rollover).
+/// Charges a batch's time entries to support contracts (docs/design.md §8, contract-expiry-rollover).
 ///
 /// For a request's first entry the planner looks for a contract in LiveTime's order:
 ///

@@ -1,4 +1,4 @@
-/// Contract status transitions (DESIGN.md §4, §7.1): a pending contract becomes active when its
+/// Contract status transitions (docs/design.md §8, §9): a pending contract becomes active when its
 /// `starts_on` has come; a pending or active one expires when its end has passed or its minutes
 /// are used up, whichever first, whatever its kind. A contract this job expired becomes active
 /// (pending, before its start) again when neither holds any more: minutes returned to it, or its

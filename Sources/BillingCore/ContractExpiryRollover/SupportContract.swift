@@ -1,7 +1,7 @@
 /// A support contract (LiveTime's customer contracts) as the planners see it: whom it covers,
 /// the period and the hours its kind counts, and how many minutes it has used so far.
 ///
-/// Every limit a contract sets counts, whatever its kind (DESIGN.md §4 as amended: "12 hours,
+/// Every limit a contract sets counts, whatever its kind (docs/design.md §8: "12 hours,
 /// used within a year"): it lapses when its `ends_on` has passed or its `minutes_total` is used
 /// up, whichever comes first. The kind says which limits it must set:
 ///

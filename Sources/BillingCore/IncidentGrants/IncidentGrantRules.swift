@@ -1,4 +1,4 @@
-/// The account grants of jobs/incident-grants.toml, as the planner sees them (DESIGN.md §6).
+/// The account grants of jobs/incident-grants.toml, as the planner sees them (docs/design.md §10).
 public struct IncidentGrantRules: Sendable, Equatable {
     /// Lifetime incidents granted once per customer, from its registration date (0: none).
     public var onRegistration: Int

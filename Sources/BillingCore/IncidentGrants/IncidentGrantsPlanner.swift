@@ -1,4 +1,4 @@
-/// Plans one customer's incident grants and their consumption (DESIGN.md §4, §7.1,
+/// Plans one customer's incident grants and their consumption (docs/design.md §8, §9,
 /// incident-grants). The target is a pure function of today's inputs; the plan is the difference
 /// from what is recorded: grants to make, grants to revoke, uses to return and uses to make.
 ///

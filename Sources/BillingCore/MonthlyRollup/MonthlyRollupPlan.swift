@@ -18,7 +18,7 @@ public struct MonthlyRollupPlan: Sendable, Equatable {
 }
 
 /// Other jobs' uninvoiced items of one (currency, month) that sum to 0 (a per-incident charge
-/// and the offset that withdrew it): no invoice of total 0 is written (DESIGN §4); the items
+/// and the offset that withdrew it): no invoice of total 0 is written (docs/design.md §8); the items
 /// are recorded as settled (`rollup_netted_items`) so no later run considers or reports them.
 public struct RollupNetting: Sendable, Equatable {
     public let currency: CurrencyCode

@@ -1,4 +1,4 @@
-/// Plans one customer's monthly rollup (DESIGN §4, monthly-rollup): pure, no clock, no database.
+/// Plans one customer's monthly rollup (docs/design.md §8, monthly-rollup): pure, no clock, no database.
 ///
 /// Every run recomputes every month of its window. Each line (a setup fee, one fee period, one
 /// month's usage of a service) has a target from today's data and a billed amount (the sum of
@@ -116,7 +116,7 @@ public enum MonthlyRollupPlanner {
         }
 
         // Other jobs' uninvoiced items of every closed month up to the window's last, whatever
-        // their age (DESIGN §7.1): a month before the window is visited for them alone (its
+        // their age (docs/design.md §9): a month before the window is visited for them alone (its
         // lines are not re-rated), on its period invoice while it has none issued, else on an
         // adjustment invoice of that month.
         var openItems: [Group: [RollupItem]] = [:]

@@ -1,6 +1,6 @@
 /// A service (status not pending) with its plan and its price in the service's currency (nil
-/// when plan_prices has none). Every plan kind pays its fees through the rollup (DESIGN §4 as
-/// amended: `incidents` and `prepaid` plans sell packages too); only `metered` plans bill usage.
+/// when plan_prices has none). Every plan kind pays its fees through the rollup (docs/design.md §8:
+/// `incidents` and `prepaid` plans sell packages too); only `metered` plans bill usage.
 public struct RollupService: Sendable, Hashable {
     public enum Billing: String, Sendable {
         case recurring, metered, prepaid, incidents

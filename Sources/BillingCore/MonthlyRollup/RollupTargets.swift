@@ -1,4 +1,4 @@
-/// The billing rules of DESIGN §4 for one customer: which lines are due in the window's
+/// The billing rules of docs/design.md §8 for one customer: which lines are due in the window's
 /// months, and what each line should bill.
 ///
 /// Recurring fee: once per anniversary period (`period_months` from `starts_on`, never chained,
@@ -17,7 +17,7 @@
 ///                                            Feb 3: after the term, never billed
 ///
 /// Setup fee: once, in the month of `starts_on`. `period_months = 0`: one fee for the whole
-/// term, billed like the setup fee. Fees are billed on every plan kind (DESIGN §4 as amended:
+/// term, billed like the setup fee. Fees are billed on every plan kind (docs/design.md §8:
 /// an incidents plan of 10 incidents a month at 99.00 bills 99.00 per period; a pre-paid plan
 /// may charge a setup fee); usage only on metered plans.
 ///
@@ -197,7 +197,7 @@ struct RollupTargets {
     /// monthly anniversary of `starts_on` (so a later change of `period_months` keeps it), or
     /// `starts_on` itself for a lifetime period. A corrected `starts_on` on another day of the
     /// month moves the anchor: the periods of the old anchor are no longer due (credited), those
-    /// of the new one are billed, as one run over the corrected term would (DESIGN §7.1).
+    /// of the new one are billed, as one run over the corrected term would (docs/design.md §9).
     private func anchored(_ service: RollupService, _ start: LocalDate) -> Bool {
         if service.periodMonths == 0 { return start == service.startsOn }
         return BillingPeriod.anniversary(containing: start, anchor: service.startsOn, months: 1)?.range.start == start

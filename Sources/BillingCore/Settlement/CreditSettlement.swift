@@ -1,5 +1,5 @@
 /// How a customer's invoices stand: what its completed payments and its credit notes settle
-/// (DESIGN.md §7.1; docs/jobs/suspension-sweep.md, "Settlement"). One pure function, shared by
+/// (docs/design.md §7; docs/jobs/suspension-sweep.md, "Settlement"). One pure function, shared by
 /// suspension-sweep (which stores the applications and moves invoice statuses) and
 /// `supportbill balance` (which shows them); threshold-topup can call it for its top-up
 /// invoices too.

@@ -1,4 +1,4 @@
-/// The rules of the suspension sweep for one customer (DESIGN.md §4, §7.1, docs/jobs/suspension-sweep.md).
+/// The rules of the suspension sweep for one customer (docs/design.md §8, §9, docs/jobs/suspension-sweep.md).
 ///
 /// - Settlement is recomputed whole from today's invoices, payments and credit notes
 ///   (`CreditSettlement.settle`): the credit applications that result are compared with the

@@ -215,7 +215,7 @@ public struct ThresholdTopupInput: Sendable, Equatable {
             self.queueIDs = queueIDs
         }
 
-        /// DESIGN §3: paid when completed payments reach its (gross) total.
+        /// docs/design.md §7: paid when completed payments reach its (gross) total.
         public var isFullyPaid: Bool { completedPaid >= total }
 
         /// What its payment credits: the net pack amount (the tax is not the customer's credit).

@@ -1,4 +1,4 @@
-/// threshold-topup's rules (DESIGN §4, issue 4) for one customer: plain values in, a plan out.
+/// threshold-topup's rules (docs/design.md §8, issue 4) for one customer: plain values in, a plan out.
 ///
 /// 1. Entries. Each billable time entry of a pre-paid service is debited once (`usage`):
 ///    `-roundHalfUp(roundUp(minutes, increment) × hourly_rate / 60)`. When a debited entry
@@ -155,7 +155,7 @@ public enum ThresholdTopupPlanner {
                 if service.isPrepaid && entry.billable {
                     if entry.workedAt > input.asOf {
                         // Not worked yet: it stays queued. Re-dated after as-of once debited,
-                        // its debit is given back below until it is worked (DESIGN §7.1).
+                        // its debit is given back below until it is worked (docs/design.md §9).
                         deferred = true
                         if input.disabledCorrections.contains(.redated) { return false }
                     } else {

@@ -58,13 +58,7 @@ public struct JobConfigurationSource: Sendable, CustomStringConvertible {
 
     /// The schedule of `job`, whatever its parameter type.
     public func schedule(for job: JobName) throws -> String {
-        switch job {
-        case .monthlyRollup: return try parameters(MonthlyRollupParameters.self, for: job).schedule
-        case .thresholdTopup: return try parameters(ThresholdTopupParameters.self, for: job).schedule
-        case .suspensionSweep: return try parameters(SuspensionSweepParameters.self, for: job).schedule
-        case .incidentGrants: return try parameters(IncidentGrantsParameters.self, for: job).schedule
-        case .contractExpiryRollover: return try parameters(ContractExpiryRolloverParameters.self, for: job).schedule
-        }
+        try job.type.schedule(from: self)
     }
 
     public var description: String { directory ?? "embedded defaults" }

@@ -1,4 +1,4 @@
-/// Parameters every job file has, plus the job's own (DESIGN.md §6).
+/// Parameters every job file has, plus the job's own (docs/design.md §10).
 public protocol JobParameters: Sendable, Equatable {
     /// systemd `OnCalendar` expression, with an explicit time zone.
     var schedule: String { get }

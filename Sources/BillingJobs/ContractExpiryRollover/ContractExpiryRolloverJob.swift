@@ -1,7 +1,7 @@
 import BillingCore
 import BillingStore
 
-/// contract-expiry-rollover (DESIGN.md §4, §7.1; docs/jobs/contract-expiry-rollover.md):
+/// contract-expiry-rollover (docs/design.md §8, §9; docs/jobs/contract-expiry-rollover.md):
 /// activates and expires support contracts, charges billable time that no service bills to the
 /// first contract found, rolls over (or ignores) time after a contract expired during a request,
 /// and bills requests with no contract at all once per incident. It converges: every run

@@ -2,7 +2,7 @@ import BillingCore
 import BillingStore
 import Postgres
 
-/// incident-grants (DESIGN.md §4, §7.1; docs/jobs/incident-grants.md): grants incidents for
+/// incident-grants (docs/design.md §8, §9; docs/jobs/incident-grants.md): grants incidents for
 /// incident plans and account events, consumes one incident per ticket that requires one, and
 /// converges when the past changes: grants no longer due (a corrected service term, a reversed
 /// payment) are revoked, and uses that no longer fit are returned and made again from the

@@ -2,7 +2,7 @@ import BillingCore
 import BillingStore
 import Postgres
 
-/// monthly-rollup (DESIGN §4): recurring fees, setup fees and metered usage rolled up into one
+/// monthly-rollup (docs/design.md §8): recurring fees, setup fees and metered usage rolled up into one
 /// `period` invoice per customer, currency and month, with re-rating of the months already
 /// billed. See docs/jobs/monthly-rollup.md.
 ///

@@ -2,11 +2,11 @@
 public enum ReportFormat: String, CaseIterable, Sendable {
     /// A summary for people.
     case text
-    /// One JSON object (DESIGN.md §5), for machines and golden files.
+    /// One JSON object (docs/design.md §5), for machines and golden files.
     case json
     /// One row per emitted record, for spreadsheets.
     case csv
-    /// The text report without its rows (DESIGN.md §7.2): run line, counts, totals, notices,
+    /// The text report without its rows (docs/design.md §11): run line, counts, totals, notices,
     /// every skipped and reported customer with the reason. Its size does not grow with the
     /// rows, so a journal keeps it whole; `supportbill runs show RUN_ID` prints the rest.
     case summary

@@ -4,7 +4,7 @@ import Foundation
 import Postgres
 
 /// A finished run's report kept in the database, so `supportbill runs show RUN_ID` prints it
-/// again (DESIGN.md §7.2) after the journal has dropped it or a unit printed only the summary.
+/// again (docs/design.md §11) after the journal has dropped it or a unit printed only the summary.
 ///
 /// The head of the report (counts, totals, skipped and reported customers, notices, exit) is
 /// `job_runs.stats`; the rows are `job_run_rows` (sql/160), one per report row, carrying the

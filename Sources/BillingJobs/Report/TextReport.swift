@@ -124,7 +124,7 @@ public enum TextReport {
         let code = record["currency"]?.stringValue.flatMap { try? CurrencyCode($0) }
         let moneyKeys: Set<String> = ["amount", "total", "unit_price", "hourly_rate", "subtotal", "tax_total", "base", "tax"]
         // Stored ends are exclusive (period_end, valid_until); people read the inclusive end,
-        // end - 1 day, as every other report prints it (DESIGN.md §2).
+        // end - 1 day, as every other report prints it (docs/design.md §3).
         let exclusiveEnds: Set<String> = ["period_end", "valid_until"]
         return (record.objectValue ?? []).compactMap { key, value -> String? in
             if case .null = value { return nil }

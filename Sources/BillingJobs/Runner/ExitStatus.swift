@@ -1,4 +1,4 @@
-/// The process exit codes of DESIGN.md §5 (sysexits.h values).
+/// The process exit codes of docs/design.md §5 (sysexits.h values).
 public enum ExitStatus: Int32, Sendable, CaseIterable {
     /// Done, also when there was nothing to do.
     case success = 0

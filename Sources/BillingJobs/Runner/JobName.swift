@@ -1,28 +1,17 @@
-/// The five jobs. The raw value is the CLI word, the `job_runs.job` value, the TOML file name
-/// (`jobs/<name>.toml`) and the systemd instance (`supportbill@<name>.timer`).
-public enum JobName: String, CaseIterable, Sendable, CustomStringConvertible {
-    case monthlyRollup = "monthly-rollup"
-    case thresholdTopup = "threshold-topup"
-    case suspensionSweep = "suspension-sweep"
-    case incidentGrants = "incident-grants"
-    case contractExpiryRollover = "contract-expiry-rollover"
+import BillingStore
 
-    public var description: String { rawValue }
+/// The jobs (declared in BillingStore; see there for what a case is). Every fact about a job
+/// beyond its name comes from its registered type, `JobName.type`.
+public typealias JobName = BillingStore.JobName
 
-    /// The order a day's jobs run in (simulate, the demo): contracts first so per-incident items
-    /// exist before the rollup, the sweep last so it sees the day's invoices.
-    public static let dailyOrder: [JobName] = [
-        .contractExpiryRollover, .incidentGrants, .thresholdTopup, .monthlyRollup, .suspensionSweep,
-    ]
+extension JobName {
+    /// The order a day's jobs run in (simulate, the demo), by each job's `dailyRank`: contracts
+    /// first so per-incident items exist before the rollup, the sweep last so it sees the day's
+    /// invoices.
+    public static var dailyOrder: [JobName] {
+        allCases.sorted { ($0.type.dailyRank, $0.rawValue) < ($1.type.dailyRank, $1.rawValue) }
+    }
 
     /// The object half of the job's advisory lock key (the class half is supportbill's).
-    var lockObjectID: Int32 {
-        switch self {
-        case .monthlyRollup: return 1
-        case .thresholdTopup: return 2
-        case .suspensionSweep: return 3
-        case .incidentGrants: return 4
-        case .contractExpiryRollover: return 5
-        }
-    }
+    var lockObjectID: Int32 { type.lockObjectID }
 }

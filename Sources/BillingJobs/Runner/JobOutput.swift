@@ -1,6 +1,6 @@
 import BillingCore
 
-/// The report sections of DESIGN.md §5, in the order reports print them.
+/// The report sections of docs/design.md §5, in the order reports print them.
 public enum ReportSection: String, CaseIterable, Sendable {
     /// Invoices, each with its `items`.
     case invoices

@@ -54,7 +54,7 @@ public struct JobReport: Sendable {
         self.currencies = currencies
     }
 
-    /// The JSON object of DESIGN.md §5: `job`, `run_id`, `dry_run`, `as_of`, `status`, `counts`,
+    /// The JSON object of docs/design.md §5: `job`, `run_id`, `dry_run`, `as_of`, `status`, `counts`,
     /// `totals` per currency, every section of emitted rows, `skipped`, plus `period`,
     /// `reported`, `notices` and `error`. Keys and rows in a deterministic order. It holds every
     /// row in memory: `ReportFormat.json.write` streams the same text for large reports.

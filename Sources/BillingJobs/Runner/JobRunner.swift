@@ -5,7 +5,7 @@ import Logging
 import Postgres
 
 /// Runs one job: connection, lock, `job_runs` record, batches and transactions, dry run,
-/// report and exit status (DESIGN.md §5).
+/// report and exit status (docs/design.md §5).
 ///
 /// - One run per job at a time: a session advisory lock. A second run exits 75 at once naming
 ///   the holder (or queues with `wait`). Holding the lock proves no other run of the job is
@@ -144,7 +144,7 @@ public struct JobRunner: Sendable {
                 // One more try: the holder may have ended while we looked at it.
                 if try !db.tryAdvisoryLock(key) {
                     logger.warning("another run holds the lock", metadata: ["holder": "\(holder.description)"])
-                    // DESIGN.md §5: exit 75 at once. A real run's holder does the work; a dry run
+                    // docs/design.md §5: exit 75 at once. A real run's holder does the work; a dry run
                     // does none of it, so the message says so and how not to miss the turn.
                     let advice = holder.isDryRun && !request.dryRun ? " (a dry run, which bills nothing: run this again when it ends, or with --wait to queue behind it)" : ""
                     return report(runID: nil, status: nil, error: "\(name) is already running: \(holder.description)\(advice)", exit: .locked)
@@ -204,7 +204,8 @@ public struct JobRunner: Sendable {
             output.count("customers", ids.count)
             for defect in lookup.defects { output.skip(defect.customerID, defect.reason) }
             // Defects the job would bill around silently (docs/data-defects.md): skipped here.
-            let blocked = try DataDefectScanner.blocking(db, job: name.rawValue, customers: lookup.customers.map(\.id), asOf: request.asOf)
+            let screened = (type(of: job) as? any RegisteredJob.Type)?.defectsSkippedByRunner ?? []
+            let blocked = try DataDefectScanner.blocking(db, job: name.rawValue, skipped: screened, customers: lookup.customers.map(\.id), asOf: request.asOf)
             for (customer, reason) in blocked { output.skip(customer, reason) }
             let customers = lookup.customers.filter { blocked[$0.id] == nil }
             var done = 0

@@ -76,12 +76,13 @@ public struct Simulation: Sendable {
         ])
     }
 
-    static let volatileKeys: Set<String> = ["id", "run_id", "invoice_id", "grant_id", "created_at", "started_at", "finished_at"]
+    /// What differs between two runs that emit the same rows: run and row ids, timestamps.
+    public static let volatileKeys: Set<String> = ["id", "run_id", "invoice_id", "grant_id", "created_at", "started_at", "finished_at"]
 
     /// Audit events about these entities name an output row in `entity_id`.
     static let outputEntities: Set<String> = ["invoice", "incident_grant", "incident_use", "billable_item"]
 
-    static func stripVolatile(_ value: JSONValue) -> JSONValue {
+    public static func stripVolatile(_ value: JSONValue) -> JSONValue {
         switch value {
         case .object(let fields):
             let aboutOutputRow = fields.contains { $0.0 == "entity" && outputEntities.contains($0.1.stringValue ?? "") }

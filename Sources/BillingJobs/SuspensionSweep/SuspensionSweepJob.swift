@@ -1,7 +1,7 @@
 import BillingCore
 import BillingStore
 
-/// suspension-sweep (DESIGN.md §4, §7.1; docs/jobs/suspension-sweep.md): applies credit notes to
+/// suspension-sweep (docs/design.md §8, §9; docs/jobs/suspension-sweep.md): applies credit notes to
 /// open invoices (and withdraws applications that no longer hold), suspends the active services
 /// of overdue invoices, restores the services it suspended once nothing is overdue, marks
 /// settled invoices paid (and reopened ones issued), and keeps plan groups (priority support) true.

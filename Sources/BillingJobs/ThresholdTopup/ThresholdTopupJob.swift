@@ -1,7 +1,7 @@
 import BillingCore
 import BillingStore
 
-/// threshold-topup (DESIGN §4, issue 4), hourly: debits the time worked on pre-paid services,
+/// threshold-topup (docs/design.md §8, issue 4), hourly: debits the time worked on pre-paid services,
 /// credits paid top-up invoices (and takes the credit back when a payment is reversed), and
 /// issues a top-up invoice when a service's credit, counting unpaid top-ups, is at or below its
 /// threshold. Its cost follows the changes since the last run (queues kept by triggers), not the

@@ -3,7 +3,7 @@ import Postgres
 
 /// Loads everything the contract planner needs for a batch of customers in a few set-based
 /// statements: all their billable time entries worked by as-of that no service bills (the
-/// planner recomputes every charge from today's data, DESIGN.md §7.1), the entries' tickets,
+/// planner recomputes every charge from today's data, docs/design.md §9), the entries' tickets,
 /// the customers' org-unit chains, every contract that can serve them or that they hold minutes
 /// of, locked (FOR UPDATE), with the minutes other customers use of it computed after the lock
 /// (so customers sharing a contract in different batches charge it consistently), and what

@@ -28,19 +28,10 @@ public enum DataDefectKind: String, CaseIterable, Sendable, Comparable {
     /// supportbill.
     case invoiceNumberGap = "invoice_number_gap"
 
-    /// The jobs for which the runner itself skips a customer with this defect before the job sees
-    /// it, because the job would otherwise bill around it silently (the other kinds are detected
-    /// by the jobs, each where it reads the row). See `DataDefectScanner.blocking`.
-    public var skippedByRunner: Set<String> {
-        switch self {
-        case .serviceEndsBeforeStart: return ["monthly-rollup", "threshold-topup"]
-        case .entryFarFuture: return ["monthly-rollup", "threshold-topup", "contract-expiry-rollover"]
-        case .ticketItemOtherCustomer: return ["contract-expiry-rollover"]
-        case .paymentCurrencyMismatch: return ["threshold-topup"]
-        case .serviceBillingChanged: return ["monthly-rollup", "threshold-topup"]
-        default: return []
-        }
-    }
+    // Which kinds the runner itself screens for, per job, is the job's own declaration
+    // (`RegisteredJob.defectsSkippedByRunner` in BillingJobs, passed to
+    // `DataDefectScanner.blocking`); the other kinds are detected by the jobs, each where it
+    // reads the row.
 
     public static func < (lhs: DataDefectKind, rhs: DataDefectKind) -> Bool {
         (allCases.firstIndex(of: lhs) ?? 0) < (allCases.firstIndex(of: rhs) ?? 0)

@@ -47,10 +47,11 @@ public enum DataDefectScanner {
         return defects.sorted { ($0.customerID ?? .max, $0.kind, $0.entityID) < ($1.customerID ?? .max, $1.kind, $1.entityID) }
     }
 
-    /// The customers of `customers` that `job` must skip for a defect the job would otherwise
-    /// bill around silently (`DataDefectKind.skippedByRunner`), with the reason.
-    public static func blocking(_ db: PostgresConnection, job: String, customers: [Int64], asOf: Instant) throws -> [Int64: String] {
-        let kinds = DataDefectKind.allCases.filter { $0.skippedByRunner.contains(job) }
+    /// The customers of `customers` that `job` must skip for a defect of `skipped`, the kinds
+    /// the job would otherwise bill around silently (`RegisteredJob.defectsSkippedByRunner`),
+    /// with the reason.
+    public static func blocking(_ db: PostgresConnection, job: String, skipped: Set<DataDefectKind>, customers: [Int64], asOf: Instant) throws -> [Int64: String] {
+        let kinds = DataDefectKind.allCases.filter { skipped.contains($0) }
         guard !customers.isEmpty, !kinds.isEmpty else { return [:] }
         var found: [Int64: [DataDefect]] = [:]
         for defect in try scan(db, asOf: asOf, customers: customers, kinds: kinds) where defect.jobs.contains(job) {
@@ -213,8 +214,8 @@ public enum DataDefectScanner {
                        ARRAY['threshold-topup']
                   FROM services s JOIN plans p ON p.id = s.plan_id
                  WHERE p.billing = 'prepaid'
-                   -- Usage lines only: the rollup bills the fees of every plan kind (DESIGN §4 as
-                   -- amended), so a fee billed for a pre-paid service is no sign of a move.
+                   -- Usage lines only: the rollup bills the fees of every plan kind (docs/design.md §8),
+                   -- so a fee billed for a pre-paid service is no sign of a move.
                    AND EXISTS (SELECT 1 FROM billable_items b
                                 WHERE b.customer_id = s.customer_id AND b.service_id = s.id AND b.rollup_line LIKE 'usage:%')
                    AND ($1::bigint[] IS NULL OR s.customer_id = ANY($1))
@@ -404,9 +405,9 @@ public enum DataDefectScanner {
         }
     }
 
-    /// Job names in the order the README lists them (DESIGN §4), for stable output.
+    /// Job names in `JobName`'s order (the README's), for stable output.
     enum JobOrder {
-        static let all = ["monthly-rollup", "threshold-topup", "suspension-sweep", "incident-grants", "contract-expiry-rollover"]
+        static let all = JobName.allCases.map(\.rawValue)
 
         static func sorted(_ jobs: [String]) -> [String] {
             Array(Set(jobs)).sorted { (all.firstIndex(of: $0) ?? .max, $0) < (all.firstIndex(of: $1) ?? .max, $1) }

@@ -87,7 +87,7 @@ public enum IncidentGrantsStore {
                                AND g.revoked_at IS NULL AND g.valid_from <= c.local_as_of)
                            <> CASE WHEN ls.latest_start = (s.starts_on + make_interval(months => m.k * p.period_months))::date
                                    THEN m.k + 1 ELSE m.k END))
-            -- a service grant that may no longer be due (DESIGN.md §7.1): its service is no longer an
+            -- a service grant that may no longer be due (docs/design.md §9): its service is no longer an
             -- active incidents service, or the grant no longer fits the service's term and plan
             UNION
             SELECT g.customer_id
@@ -309,7 +309,7 @@ public enum IncidentGrantsStore {
         }
 
         // Every use not returned: the planner recomputes which ticket holds which grant from
-        // today's grants and tickets (DESIGN.md §7.1) and returns what no longer holds. A ticket
+        // today's grants and tickets (docs/design.md §9) and returns what no longer holds. A ticket
         // opened after as-of (re-dated) does not require one yet.
         var uses: [Int64: [IncidentGrantsInput.ActiveUse]] = [:]
         for row in try db.query("""

@@ -1,7 +1,7 @@
 import BillingCore
 import Postgres
 
-/// The SQL side of settlement (DESIGN.md §7.1): the credit notes of customers, and one
+/// The SQL side of settlement (docs/design.md §7): the credit notes of customers, and one
 /// customer's balance for `supportbill balance`. The computation itself is
 /// `BillingCore.CreditSettlement.settle`, the same function suspension-sweep's planner calls.
 public enum SettlementStore {

@@ -4,7 +4,7 @@ import Testing
 private typealias F = ContractPlannerFixture
 typealias CorrectionSlot = ContractCorrections.Slot
 
-/// The difference between the planner's target and what is stored (DESIGN.md §7.1), pure.
+/// The difference between the planner's target and what is stored (docs/design.md §9), pure.
 @Suite("contract corrections: the difference between today's target and the stored charges and items")
 struct ContractCorrectionsTests {
     static let october = F.day("2026-10-01")

@@ -237,7 +237,7 @@ struct ContractExpiryRolloverPlannerTests {
         #expect(F.pieces(F.planner().plan([customer], contracts: [endedByStaff, expiredByJob])) == [P(100, 1, 2, 30, .covered)])
     }
 
-    // Every limit a contract sets counts, whatever its kind (DESIGN.md §4 as amended):
+    // Every limit a contract sets counts, whatever its kind (docs/design.md §8):
     //
     //     subscription  1  [Oct 1 ........................ Nov 1)  minutes_total 10
     //     support_hours 2  [Oct 1, Oct 2)                           600 min

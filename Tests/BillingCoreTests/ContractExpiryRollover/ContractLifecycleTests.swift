@@ -65,7 +65,7 @@ struct ContractLifecycleTests {
         #expect(ContractLifecycle.usedUp(F.contract(3, .customer(1), .supportHours, minutes: 60), minutesUsed: 60)?.detail["minutes_used"]?.intValue == 60)
     }
 
-    // Every limit a contract sets counts, whatever its kind (DESIGN.md §4 as amended):
+    // Every limit a contract sets counts, whatever its kind (docs/design.md §8):
     //
     //     support_hours 600 min, ends_on Feb 1:   Jan 1 [==== 599 used ====) Feb 1 ...... as of 2030
     //                                             -> expired by date (minutes were left)

@@ -286,7 +286,7 @@ struct IncidentGrantsPlannerTests {
         #expect(plan.unserved == [.init(ticketID: 8, openedOn: d("2026-02-02"))])
     }
 
-    // MARK: - When the past changes (DESIGN.md §7.1)
+    // MARK: - When the past changes (docs/design.md §9)
 
     //   monthly from Apr 11, granted for Apr 11, May 11, Jun 11 (Jun 11 used by ticket 7 of Jun 15);
     //   ends_on corrected to Jun 11 -> the Jun 11 grant is no longer due: revoked, ticket 7's use

@@ -262,7 +262,7 @@ struct MonthlyRollupPlannerTests {
                              periodStart: d("2026-05-01"), periodEnd: d("2026-06-01"), sourceKey: "ce:incident:2")
         var books = RollupBooks(openItems: [perIncident, old])
         let result = plan(input(["2026-10"], [flat(starts: "2026-09-05")], books: books))
-        // May, before the window, on May's period invoice (DESIGN §7.1: whatever its age).
+        // May, before the window, on May's period invoice (docs/design.md §9: whatever its age).
         #expect(result.invoices.map(\.month) == [try YearMonth("2026-05"), try YearMonth("2026-10")])
         #expect(result.invoices.first?.kind == .period && result.invoices.first?.total == 2500)
         #expect(result.invoices.first?.items.map(\.id) == [400])

@@ -1,7 +1,7 @@
 import BillingCore
 import Testing
 
-/// Anniversary periods (DESIGN.md §2) over random anchors, lengths and terms.
+/// Anniversary periods (docs/design.md §3) over random anchors, lengths and terms.
 @Suite("property: anniversary periods partition a term")
 struct AnniversaryPropertyTests {
     /// Any date from 1999 to 2041, with the 29th–31st over-represented (clamping lives there).

@@ -1,5 +1,9 @@
 import Foundation
+import TestSupport
 import Testing
+
+/// The tests' one seeded generator (TestSupport), under the name the property tests use.
+typealias SeededGenerator = SeededNumbers
 
 /// Runs a property over many seeded random cases and reports the first counterexample with the
 /// seed that replays it:

@@ -1,7 +1,7 @@
 import BillingCore
 import Testing
 
-/// The one rounding rule (DESIGN.md §2) over random minutes and rates.
+/// The one rounding rule (docs/design.md §3) over random minutes and rates.
 @Suite("property: rounding")
 struct RoundingPropertyTests {
     @Test("half-up money rounding is off by at most half a minor unit, and exact halves go away from zero")

@@ -6,7 +6,7 @@ import Postgres
 import TestSupport
 import Testing
 
-/// Convergence of contract-expiry-rollover (DESIGN.md §7.1), on a real database (`expired_time`
+/// Convergence of contract-expiry-rollover (docs/design.md §9), on a real database (`expired_time`
 /// rollover for even seeds, ignore for odd ones): a seeded random sequence of input edits (insert, edit, re-date, withdraw, delete and move time entries;
 /// correct a contract's ends_on or minutes_total) interleaved with runs at increasing as-of ends
 /// in the same net state as ONE clean run over the final inputs on a fresh database with the

@@ -8,7 +8,7 @@ import Testing
 
 private typealias Charge = Fixtures.ContractCharge
 
-/// contract-expiry-rollover when the past changes (DESIGN.md §7.1): each test starts from data
+/// contract-expiry-rollover when the past changes (docs/design.md §9): each test starts from data
 /// charged by a run, corrects it, and checks the corrections the next run appends.
 @Suite("contract-expiry-rollover corrections: edited, re-dated, withdrawn, deleted and moved entries; reactivation; per-incident offsets")
 struct ContractCorrectionsJobTests {
@@ -170,7 +170,7 @@ struct ContractCorrectionsJobTests {
         #expect(Self.emitted(try Self.run(database, asOf: "2026-11-03T00:00:00Z")).isEmpty)
     }
 
-    // DESIGN.md §4 as amended: every limit a contract sets counts, whatever its kind.
+    // docs/design.md §8: every limit a contract sets counts, whatever its kind.
     //
     //     support_hours 600 min, ends_on Nov 1:   Oct 1 [===== 60 used =====) Nov 1   run Nov 2 -> expired (ends_on)
     //     subscription to Dec 1, minutes_total 90: Oct 1 [== 90 used ==|                run Nov 2 -> expired (minutes)

@@ -108,7 +108,7 @@ struct DataDefectCatalogueTests {
         #expect(reason.hasSuffix(", then re-run"))
     }
 
-    /// Not a defect: DESIGN §4 bills one period invoice per customer, currency and month, so a
+    /// Not a defect: docs/design.md §8 bills one period invoice per customer, currency and month, so a
     /// service priced in another currency than its customer's is billed on an invoice of its own.
     @Test("a service in another currency than its customer's is billed in its currency, not skipped")
     func serviceCurrencyDiffers() throws {

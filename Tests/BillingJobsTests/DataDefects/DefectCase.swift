@@ -50,7 +50,7 @@ extension DefectWorld {
 
 extension DefectWorld {
     /// Every job, in the README's order.
-    static let jobs = ["monthly-rollup", "threshold-topup", "suspension-sweep", "incident-grants", "contract-expiry-rollover"]
+    static let jobs = JobName.allCases.map(\.rawValue)
 
     /// A customer in `timezone` with work for every job, each of which reads the customer's
     /// local dates: 30 minutes on a metered service (monthly-rollup), a pre-paid service waiting

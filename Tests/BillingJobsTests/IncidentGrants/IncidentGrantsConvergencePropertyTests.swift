@@ -6,7 +6,7 @@ import Postgres
 import TestSupport
 import Testing
 
-/// Convergence of incident-grants (DESIGN.md §7.1), on a real database: a seeded random sequence
+/// Convergence of incident-grants (docs/design.md §9), on a real database: a seeded random sequence
 /// of input edits (tickets inserted, re-dated, deleted, requiring an incident or not; service
 /// terms, status corrected; funds payments added, reversed, deleted) interleaved with runs at
 /// increasing as-of ends in the same net state as ONE clean run over the final inputs on a

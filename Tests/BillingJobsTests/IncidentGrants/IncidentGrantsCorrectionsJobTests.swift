@@ -6,7 +6,7 @@ import Postgres
 import TestSupport
 import Testing
 
-/// incident-grants when the past changes (DESIGN.md §7.1): each test starts from grants and
+/// incident-grants when the past changes (docs/design.md §9): each test starts from grants and
 /// uses made by a run, corrects the service's term, and checks the corrections of the next run.
 @Suite("incident-grants corrections: service terms corrected after grants were made")
 struct IncidentGrantsCorrectionsJobTests {
@@ -131,7 +131,7 @@ struct IncidentGrantsCorrectionsJobTests {
         #expect(try f.incidentBalance(customer: customer, on: "2026-03-12") == [0, 1, 1])
     }
 
-    // DESIGN.md §2: stored ends are exclusive; the text report prints the inclusive end.
+    // docs/design.md §3: stored ends are exclusive; the text report prints the inclusive end.
     @Test("the text report prints a grant's inclusive end (valid_through = valid_until - 1 day)")
     func textReportInclusiveEnd() throws {
         let database = try TestCluster.makeDatabase()

@@ -18,22 +18,6 @@ struct IncidentGrantsJobTests {
         (report.output.records[section] ?? []).map(\.sortKey)
     }
 
-    /// The report without what differs between a dry run and a real one: run id, dry-run flag
-    /// and the ids of rows the run inserted.
-    static func comparable(_ report: JobReport) -> JSONValue {
-        func strip(_ value: JSONValue) -> JSONValue {
-            switch value {
-            case .object(let fields):
-                return .object(fields.filter { !["id", "grant_id", "run_id", "dry_run"].contains($0.0) }.map { ($0.0, strip($0.1)) })
-            case .array(let items):
-                return .array(items.map(strip))
-            default:
-                return value
-            }
-        }
-        return strip(report.json)
-    }
-
     //   Tailspin (Europe/London), 10 incidents a month, ordered for 3 months on Apr 11 2026:
     //   Apr 11          May 11          Jun 11          Jul 11 (ends_on)
     //   |---- #1 -------|---- #2 -------|---- #3 -------|
@@ -175,7 +159,7 @@ struct IncidentGrantsJobTests {
                 == (try Instant(rfc3339: "2026-03-11T08:00:00Z")))
 
         // t1 requires one again. Consumption is recomputed from today's tickets (oldest first,
-        // DESIGN.md §7.1): t1 (Mar 1) is served before t3 (Mar 3), which gives its use back and
+        // docs/design.md §9): t1 (Mar 1) is served before t3 (Mar 3), which gives its use back and
         // is listed, as a clean run over today's data would have it.
         try fixtures.setRequiresIncident(ticket: t1, true)
         let third = try run(database, asOf: "2026-03-12")
@@ -318,7 +302,7 @@ struct IncidentGrantsJobTests {
 
         let real = try run(database, asOf: "2026-11-01T14:00:00Z", parameters: parameters)
         #expect(real.exitStatus == .success)
-        #expect(Self.comparable(dry) == Self.comparable(real))
+        #expect(DryRun.comparable(dry) == DryRun.comparable(real))
         #expect(try fixtures.count("audit_events") == 2)
     }
 

@@ -6,7 +6,7 @@ import Postgres
 import TestSupport
 import Testing
 
-/// Convergence of monthly-rollup (DESIGN §7.1) on a real database: a seeded random sequence of
+/// Convergence of monthly-rollup (docs/design.md §9) on a real database: a seeded random sequence of
 /// input corrections interleaved with runs at increasing as-of instants (some with `--period`)
 /// ends, once the late months the notices name are run as they say, in the same net money per
 /// customer, currency and month (every item of every rollup invoice, originals and adjustments)

@@ -6,7 +6,7 @@ import Postgres
 import TestSupport
 import Testing
 
-/// monthly-rollup on corrected data (issue 16, DESIGN §7.1 and §4 as amended): fees on every
+/// monthly-rollup on corrected data (issue 16, docs/design.md §9 and §8): fees on every
 /// plan kind, other jobs' uninvoiced items of any age, items that net to 0, late entries before
 /// the window.
 @Suite("monthly-rollup on PostgreSQL: when the past changes")

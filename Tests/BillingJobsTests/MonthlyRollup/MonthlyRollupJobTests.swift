@@ -250,7 +250,7 @@ struct MonthlyRollupJobTests {
         let real = t.run(batchSize: 2)
         #expect(real.exitStatus == .dataError)
         #expect(real.output.skipped.map(\.customerID) == [missing.customer])
-        #expect(RollupTestDatabase.comparable(dry) == RollupTestDatabase.comparable(real))
+        #expect(DryRun.comparable(dry) == DryRun.comparable(real))
         #expect(real.output.counts["invoices"] == 2)
         #expect(try t.fixtures.count("invoices") == 2)
         // The dry run showed the numbers the real run then gave (docs/invoices.md), and left the

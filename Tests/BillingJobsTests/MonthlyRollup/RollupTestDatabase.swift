@@ -90,19 +90,4 @@ struct RollupTestDatabase {
                                  issuedAt: try row.decode(6, as: Instant?.self), sourceKey: try row.decode(7), items: items)
         }
     }
-
-    /// The report's JSON without what legitimately differs between a dry run and a real run.
-    static func comparable(_ report: JobReport) -> JSONValue {
-        func strip(_ value: JSONValue) -> JSONValue {
-            switch value {
-            case .object(let fields):
-                return .object(fields.filter { !["id", "invoice_id", "run_id", "dry_run"].contains($0.0) }.map { ($0.0, strip($0.1)) })
-            case .array(let values):
-                return .array(values.map(strip))
-            default:
-                return value
-            }
-        }
-        return strip(report.json)
-    }
 }

@@ -6,7 +6,7 @@ import Postgres
 import TestSupport
 import Testing
 
-/// Convergence (DESIGN.md §7.1), as a seeded property on a real database: random sequences of
+/// Convergence (docs/design.md §9), as a seeded property on a real database: random sequences of
 /// input corrections interleaved with sweeps at increasing as_of end in the same state as ONE
 /// clean sweep over the final inputs on a fresh copy, and a further sweep emits nothing.
 ///

@@ -6,7 +6,7 @@ import Postgres
 import TestSupport
 import Testing
 
-/// When the past changes (DESIGN.md §7.1): each correction of a payment and each credit note,
+/// When the past changes (docs/design.md §9): each correction of a payment and each credit note,
 /// starting from the corrected data, on a real database.
 @Suite("suspension-sweep corrections: payments deleted, reduced, moved; credit notes settle what they correct")
 struct SuspensionSweepCorrectionTests {

@@ -6,7 +6,7 @@ import Postgres
 import TestSupport
 import Testing
 
-/// Convergence of threshold-topup (DESIGN §7.1) on a real database: a seeded random sequence of
+/// Convergence of threshold-topup (docs/design.md §9) on a real database: a seeded random sequence of
 /// corrections of time entries, payments and service plans, interleaved with runs at increasing
 /// as-of instants, ends in the same net ledger per service and the same top-up invoice statuses
 /// as ONE clean run over the final inputs; and a further run emits nothing.

@@ -6,7 +6,7 @@ import Postgres
 import TestSupport
 import Testing
 
-/// threshold-topup on corrected data (issue 16, DESIGN §7.1): each correction is one explicit
+/// threshold-topup on corrected data (issue 16, docs/design.md §9): each correction is one explicit
 /// ledger row and one `debit_corrected` audit event; the ledger's net per service ends where one
 /// run over the corrected data would.
 @Suite("threshold-topup: when the past changes")

@@ -284,6 +284,7 @@ struct RunnerRoleTests {
             "billable_items:DELETE,INSERT,SELECT",
             "contract_charge_drift:SELECT",
             "contract_charges:INSERT,SELECT",
+            "contract_events:INSERT,SELECT",
             "contract_usage:SELECT",
             "contract_usage_entries:SELECT",
             "contracts:SELECT",

@@ -5,7 +5,7 @@ import Postgres
 /// arrays), whatever the number of customers: invoices are created as drafts, filled, checked
 /// (total = sum of items) and only then issued, as the immutability triggers require.
 ///
-/// New rows are inserted with `ON CONFLICT (source_key) DO NOTHING RETURNING`: a planned key that
+/// New rows are inserted with `ON CONFLICT (customer_id, source_key) DO NOTHING RETURNING`: a planned key that
 /// already exists means the data changed under the plan, and the customer's batch is refused
 /// rather than billed twice.
 public enum MonthlyRollupWriter {
@@ -64,7 +64,7 @@ public enum MonthlyRollupWriter {
                        END
                   FROM unnest($1::bigint[], $2::text[], $3::text[], $4::date[], $5::date[], $6::bigint[], $7::text[])
                        AS x(customer_id, currency, kind, period_start, period_end, total, source_key)
-                ON CONFLICT (source_key) DO NOTHING
+                ON CONFLICT (customer_id, source_key) DO NOTHING
                 RETURNING id, source_key, corrects_invoice_id
                 """, [
                     creates.map(\.customer), creates.map(\.plan.currency), creates.map(\.plan.kind.rawValue),
@@ -134,7 +134,7 @@ public enum MonthlyRollupWriter {
                               $15::integer[], $17::integer[])
                        AS x(customer_id, service_id, invoice_id, kind, description, minutes, quantity, unit_price, amount,
                             currency, period_start, period_end, source_key, rollup_line, included_minutes, increment_minutes)
-                ON CONFLICT (source_key) DO NOTHING
+                ON CONFLICT (customer_id, source_key) DO NOTHING
                 RETURNING id, source_key
                 """, [
                     inserts.map(\.customer), inserts.map(\.item.serviceID), inserts.map(\.invoiceID), inserts.map(\.item.kind),

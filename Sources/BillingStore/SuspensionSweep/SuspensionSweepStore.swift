@@ -275,7 +275,7 @@ public enum SuspensionSweepStore {
             SELECT t.customer_id, t.credit_note_id, t.invoice_id, t.amount, t.currency, t.rule, t.source_key, $8, $9
               FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::text[])
                    AS t(customer_id, credit_note_id, invoice_id, amount, currency, rule, source_key)
-            ON CONFLICT (source_key) DO NOTHING
+            ON CONFLICT (customer_id, source_key) DO NOTHING
             RETURNING id, source_key
             """, [
                 applications.map(\.customerID), applications.map(\.application.creditNoteID), applications.map(\.application.invoiceID),

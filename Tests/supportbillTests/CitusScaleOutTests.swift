@@ -95,4 +95,39 @@ struct CitusScaleOutTests {
         #expect(try db.query("SELECT count(*) FROM pg_dist_partition WHERE partmethod = 'h'").scalar(Int.self) == Self.distributedTables.count)
         #expect(try db.query("SELECT name FROM customers WHERE id = 1").scalar(String.self) == "Early")
     }
+
+    /// The demo month's five weeks (`supportbill simulate`, all five jobs, rolled back) on the
+    /// cluster, run by run against the golden file, which is the plain-PostgreSQL report for the
+    /// same data (GoldenSimulationTests; ids and timings are left out of both).
+    @Test("the demo month on Citus: threshold-topup runs without error and its first run equals plain PostgreSQL; the whole report equals the golden file (known issue: statements not rewritten yet)",
+          .enabled(if: CitusTestCluster.isAvailable, "Citus is not installed (see the capability test's line)"))
+    func demoMonth() throws {
+        let database = try CitusTestCluster.makeDatabase()
+        defer { database.drop() }
+        let db = try database.connect()
+        try db.execute("SELECT set_config('supportbill.demo_month', $1, false)", [try YearMonth("2026-10").firstDay.description])
+        for file in EmbeddedDemoFiles.files { try db.executeScript(file.contents) }
+        db.close()
+
+        let result = try ChildProcess.supportbill(["simulate", "--from", "2026-10-01", "--to", "2026-11-04", "--format", "json",
+                                                   "--database", database.conninfo])
+        let report = try JSONValue(parsing: result.stdout)
+        let golden = try JSONValue(parsing: String(contentsOf: GoldenSimulationTests.golden, encoding: .utf8))
+        let runs = report["runs"]?.arrayValue ?? []
+        let expected = golden["runs"]?.arrayValue ?? []
+        #expect(runs.count == expected.count)
+        let topups = runs.filter { $0["job"]?.stringValue == "threshold-topup" }
+        #expect(topups.count == 35)
+        #expect(topups.allSatisfy { $0["error"]?.stringValue == nil }, "\(topups.compactMap { $0["error"]?.stringValue }.prefix(3))")
+        #expect(runs.first == expected.first, "the first run (threshold-topup, a pack issued) differs from plain PostgreSQL")
+
+        let differing = zip(runs, expected).filter { $0.0 != $0.1 }.map { run, _ in
+            "\(run["job"]?.stringValue ?? "?") \(run["as_of"]?.stringValue ?? "?"): \(run["error"]?.stringValue ?? "report differs")"
+        }
+        print("CitusScaleOutTests: \(runs.count - differing.count) of \(runs.count) demo runs equal plain PostgreSQL; first differences: \(differing.prefix(5))")
+        withKnownIssue("contract-expiry-rollover, incident-grants, suspension-sweep and monthly-rollup send statements Citus refuses (docs/scale-out.md, Status)") {
+            #expect(differing.isEmpty)
+            #expect(result.status == 65, "\(result.stderr.suffix(2000))")   // Blue Yonder has no EUR price, as on one server
+        }
+    }
 }

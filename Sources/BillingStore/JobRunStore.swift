@@ -48,8 +48,11 @@ public enum JobRunStore {
     }
 
     public static func finish(_ db: PostgresConnection, id: Int64, status: String, stats: JSONValue, error: String?) throws {
+        // statement_timestamp(), not clock_timestamp(): the same instant here (the statement
+        // starts when the run ends), and stable, which Citus requires of an UPDATE of a
+        // distributed or reference table (docs/scale-out.md).
         try db.execute("""
-            UPDATE job_runs SET status = $2, finished_at = clock_timestamp(), stats = $3::jsonb, error = $4
+            UPDATE job_runs SET status = $2, finished_at = statement_timestamp(), stats = $3::jsonb, error = $4
              WHERE id = $1
             """, [id, status, stats, error])
     }

@@ -77,6 +77,7 @@ public struct Migrator {
                 done.insert(migration.version)
                 newlyApplied.append(migration.name)
             }
+            try Migrator.distribute(db)
             return Outcome(applied: newlyApplied, recorded: recorded, currentVersion: migrations.last?.version ?? 0)
         }
     }
@@ -114,6 +115,18 @@ public struct Migrator {
             "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
             [migration.version, migration.name, try checksum(of: migration, db)]
         )
+    }
+
+    /// On Citus with workers, distributes what is not distributed yet (sql/211's
+    /// `supportbill_distribute()`: nothing on plain PostgreSQL, nothing when all is distributed),
+    /// in the migration's transaction. Run on every migrate, not only by sql/211: a database
+    /// migrated on one server, then given the citus extension and workers, is distributed by its
+    /// next `supportbill migrate` (docs/scale-out.md). Returns the tables it distributed now.
+    @discardableResult
+    public static func distribute(_ db: PostgresConnection) throws -> [String] {
+        let present = try db.query("SELECT to_regprocedure('supportbill_distribute()') IS NOT NULL").scalar(Bool.self) ?? false
+        guard present else { return [] }
+        return try db.query("SELECT supportbill_distribute()").scalar([String].self) ?? []
     }
 
     /// Refuses a database whose encoding is not UTF8. Under SQL_ASCII PostgreSQL stores any

@@ -66,6 +66,7 @@ enum ContractExpiryRolloverFloor {
             Floors.Step("""
                 UPDATE contracts k SET status = t.to_status FROM f_transitions t WHERE k.id = t.id AND k.status = t.from_status
                 """),
+            // Events of contracts without a customer are in contract_events (sql/210).
             Floors.Step("""
                 INSERT INTO audit_events (run_id, at, customer_id, entity, entity_id, event, detail, source_key)
                 SELECT $1, $2, t.customer_id, 'contract', t.id,
@@ -73,7 +74,16 @@ enum ContractExpiryRolloverFloor {
                        jsonb_build_object('from', t.from_status, 'to', t.to_status, 'starts_on', t.starts_on, 'ends_on', t.ends_on),
                        CASE WHEN t.to_status = 'active' THEN 'ce:activated:' || t.id || ':' || t.starts_on
                             ELSE 'ce:expired:' || t.id || ':ends:' || t.ends_on END
-                  FROM f_transitions t
+                  FROM f_transitions t WHERE t.customer_id IS NOT NULL
+                """, [c.runID, c.asOf]),
+            Floors.Step("""
+                INSERT INTO contract_events (run_id, at, customer_id, entity, entity_id, event, detail, source_key)
+                SELECT $1, $2, NULL::bigint, 'contract', t.id,
+                       CASE WHEN t.to_status = 'active' THEN 'contract_activated' ELSE 'contract_expired' END,
+                       jsonb_build_object('from', t.from_status, 'to', t.to_status, 'starts_on', t.starts_on, 'ends_on', t.ends_on),
+                       CASE WHEN t.to_status = 'active' THEN 'ce:activated:' || t.id || ':' || t.starts_on
+                            ELSE 'ce:expired:' || t.id || ':ends:' || t.ends_on END
+                  FROM f_transitions t WHERE t.customer_id IS NULL
                 """, [c.runID, c.asOf]),
             Floors.Step("""
                 CREATE TEMP TABLE f_entries ON COMMIT DROP AS
@@ -118,7 +128,7 @@ enum ContractExpiryRolloverFloor {
                               UNION ALL
                               SELECT k.*, 2 + ch.depth FROM f_chain ch JOIN contracts k ON k.org_unit_id = ch.id WHERE ch.start = r.org_unit_id) k
                        WHERE \(noDefect)
-                         AND (k.status <> 'expired' OR EXISTS (SELECT 1 FROM audit_events a WHERE a.entity = 'contract' AND a.entity_id = k.id
+                         AND (k.status <> 'expired' OR EXISTS (SELECT 1 FROM (SELECT entity, entity_id, event, source_key FROM audit_events UNION ALL SELECT entity, entity_id, event, source_key FROM contract_events) a WHERE a.entity = 'contract' AND a.entity_id = k.id
                                                                   AND a.event = 'contract_expired' AND a.source_key LIKE 'ce:%'))
                          AND (r.local_date < k.starts_on OR k.ends_on IS NULL OR r.local_date < k.ends_on)
                        ORDER BY k.starts_on <= r.local_date DESC, k.scope,

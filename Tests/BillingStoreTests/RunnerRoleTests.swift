@@ -289,6 +289,7 @@ struct RunnerRoleTests {
             "billing_cutover:SELECT",
             "contract_charge_drift:SELECT",
             "contract_charges:INSERT,SELECT",
+            "contract_events:INSERT,SELECT",
             "contract_usage:SELECT",
             "contract_usage_entries:SELECT",
             "contracts:SELECT",

@@ -16,7 +16,7 @@ public enum BillingInvariants {
         for row in try db.query("""
             SELECT i.id, i.source_key, i.status, i.subtotal, coalesce(sum(b.amount), 0)::bigint, count(b.id)
               FROM invoices i LEFT JOIN billable_items b ON b.customer_id = i.customer_id AND b.invoice_id = i.id
-             GROUP BY i.id
+             GROUP BY i.customer_id, i.id
             HAVING i.subtotal <> coalesce(sum(b.amount), 0) OR (i.status <> 'draft' AND count(b.id) = 0)
              ORDER BY i.id LIMIT 20
             """) {
@@ -25,7 +25,7 @@ public enum BillingInvariants {
         for row in try db.query("""
             SELECT i.id, i.tax_total, coalesce(sum(t.tax), 0)::bigint
               FROM invoices i LEFT JOIN invoice_taxes t ON t.customer_id = i.customer_id AND t.invoice_id = i.id
-             GROUP BY i.id HAVING i.tax_total <> coalesce(sum(t.tax), 0) ORDER BY i.id LIMIT 20
+             GROUP BY i.customer_id, i.id HAVING i.tax_total <> coalesce(sum(t.tax), 0) ORDER BY i.id LIMIT 20
             """) {
             found.append("invoice \(try row.decode(0, as: Int64.self)): tax_total \(try row.decode(1, as: Int64.self)), tax rows sum to \(try row.decode(2, as: Int64.self))")
         }

@@ -68,9 +68,16 @@ extension Fixtures {
         return (try row.decode(0), try row.decode(1, as: Int64?.self), try row.decode(2))
     }
 
-    /// (event, entity_id, customer_id, source_key) of the contract audit events, in order.
+    /// (event, entity_id, customer_id, source_key) of the contract audit events, in order: a
+    /// customer's contracts' in audit_events, the others' in contract_events (sql/210).
     public func contractEvents() throws -> [String] {
-        try db.query("SELECT event, entity_id, customer_id, source_key FROM audit_events WHERE entity = 'contract' ORDER BY id").map {
+        try db.query("""
+            SELECT event, entity_id, customer_id, source_key FROM (
+                SELECT at, id, event, entity_id, customer_id, source_key FROM audit_events WHERE entity = 'contract'
+                UNION ALL
+                SELECT at, id, event, entity_id, customer_id, source_key FROM contract_events) e
+             ORDER BY at, id
+            """).map {
             "\(try $0.decode(0, as: String.self)) #\(try $0.decode(1, as: Int64.self)) customer \(try $0.decode(2, as: Int64?.self).map(String.init) ?? "-") \(try $0.decode(3, as: String.self))"
         }
     }

@@ -37,7 +37,7 @@ public enum ContractChargeWriter {
               FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::int[], $5::text[], $6::text[]) WITH ORDINALITY
                    AS u (customer_id, time_entry_id, contract_id, minutes, outcome, source_key, ord)
              ORDER BY u.ord
-            ON CONFLICT (source_key) DO NOTHING
+            ON CONFLICT (customer_id, source_key) DO NOTHING
             RETURNING id, customer_id, time_entry_id, contract_id, minutes, outcome, source_key
             """, [rows.map(\.customerID), rows.map(\.entryID), rows.map(\.contractID), rows.map(\.minutes),
                   rows.map(\.outcome.rawValue), rows.map(\.sourceKey), runID]).map { row in
@@ -63,7 +63,7 @@ public enum ContractChargeWriter {
               FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::date[], $8::date[], $9::text[])
                    WITH ORDINALITY AS u (customer_id, description, quantity, price, amount, currency, period_start, period_end, source_key, ord)
              ORDER BY u.ord
-            ON CONFLICT (source_key) DO NOTHING
+            ON CONFLICT (customer_id, source_key) DO NOTHING
             RETURNING id, customer_id, description, unit_price, amount, currency, period_start, period_end, source_key
             """, [items.map(\.customerID), items.map(\.description), items.map(\.quantity), items.map(\.unitPrice), items.map(\.amount),
                   items.map(\.currency.rawValue), items.map(\.periodStart), items.map(\.periodEnd), items.map(\.sourceKey), runID]).map { row in
@@ -87,7 +87,7 @@ public enum ContractChargeWriter {
               FROM unnest($3::bigint[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[]) WITH ORDINALITY
                    AS u (customer_id, entity, entity_id, event, detail, source_key, ord)
              ORDER BY u.ord
-            ON CONFLICT (source_key) DO NOTHING
+            ON CONFLICT (customer_id, source_key) DO NOTHING
             RETURNING id, source_key
             """, [runID, at, events.map(\.customerID), events.map(\.entity), events.map(\.entityID), events.map(\.event),
                   events.map(\.detail.compactText), events.map(\.sourceKey)]) {

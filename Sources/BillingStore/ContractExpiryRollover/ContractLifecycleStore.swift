@@ -99,7 +99,7 @@ public enum ContractLifecycleStore {
                    coalesce(d.earliest, ($1::timestamptz AT TIME ZONE 'UTC')::date),
                    coalesce(d.latest, ($1::timestamptz AT TIME ZONE 'UTC')::date),
                    CASE WHEN d.earliest IS NULL THEN d.unknown_zone END,
-                   (SELECT count(*) FROM audit_events a
+                   (SELECT count(*) FROM \(ContractRows.contractEvents) a
                      WHERE a.entity = 'contract' AND a.entity_id = k.id AND a.event = 'contract_reactivated' AND a.source_key LIKE 'ce:%')::int
               FROM candidates k
               LEFT JOIN local_dates d ON d.contract_id = k.id
@@ -131,14 +131,31 @@ public enum ContractLifecycleStore {
             .map { try $0.decode(0, as: Int64.self) })
         let recorded = transitions.filter { moved.contains($0.contract.id) }
         guard !recorded.isEmpty else { return [] }
+        // A contract's customer owns its events (audit_events, keyed per customer); those of
+        // org-unit and item contracts, which serve no single customer, are in contract_events
+        // (sql/210). Source keys name the contract, so the two never share one.
         let inserted = try db.query("""
-            INSERT INTO audit_events (run_id, at, customer_id, entity, entity_id, event, detail, source_key)
-            SELECT $1, $2, u.customer_id, 'contract', u.id, u.event, u.detail::jsonb, u.source_key
-              FROM unnest($3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::text[]) WITH ORDINALITY
-                   AS u (id, customer_id, event, detail, source_key, ord)
-             ORDER BY u.ord
-            ON CONFLICT (source_key) DO NOTHING
-            RETURNING id, source_key
+            WITH u AS (
+                SELECT * FROM unnest($3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::text[]) WITH ORDINALITY
+                       AS u (id, customer_id, event, detail, source_key, ord)
+            ),
+            owned AS (
+                INSERT INTO audit_events (run_id, at, customer_id, entity, entity_id, event, detail, source_key)
+                SELECT $1, $2, u.customer_id, 'contract', u.id, u.event, u.detail::jsonb, u.source_key
+                  FROM u WHERE u.customer_id IS NOT NULL
+                 ORDER BY u.ord
+                ON CONFLICT (customer_id, source_key) DO NOTHING
+                RETURNING id, source_key
+            ),
+            shared AS (
+                INSERT INTO contract_events (run_id, at, customer_id, entity, entity_id, event, detail, source_key)
+                SELECT $1, $2, NULL, 'contract', u.id, u.event, u.detail::jsonb, u.source_key
+                  FROM u WHERE u.customer_id IS NULL
+                 ORDER BY u.ord
+                ON CONFLICT (source_key) DO NOTHING
+                RETURNING id, source_key
+            )
+            SELECT id, source_key FROM owned UNION ALL SELECT id, source_key FROM shared
             """, [runID, at, recorded.map(\.contract.id), recorded.map(\.contract.customerID), recorded.map(\.event),
                   recorded.map(\.detail.compactText), recorded.map(\.sourceKey)])
         var ids: [String: Int64] = [:]

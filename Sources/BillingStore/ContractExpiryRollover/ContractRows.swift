@@ -30,11 +30,19 @@ enum ContractRows {
         )
     }
 
+    /// SQL: the events of every contract, customers' (audit_events) and those of org-unit and
+    /// item contracts (contract_events, sql/210), with the columns of audit_events.
+    static let contractEvents = """
+        (SELECT id, run_id, at, customer_id, entity, entity_id, event, detail, source_key FROM audit_events WHERE entity = 'contract'
+         UNION ALL
+         SELECT id, run_id, at, customer_id, entity, entity_id, event, detail, source_key FROM contract_events)
+        """
+
     /// SQL true when this job expired contract `k` (its last contract event of this job is
     /// `contract_expired`): such a contract keeps covering late entries dated within its terms,
     /// and is made active again when minutes return to it. One expired by staff takes no time.
     static let expiredByJob = """
-        coalesce((SELECT a.event = 'contract_expired' FROM audit_events a
+        coalesce((SELECT a.event = 'contract_expired' FROM \(contractEvents) a
                    WHERE a.entity = 'contract' AND a.entity_id = k.id AND a.source_key LIKE 'ce:%'
                    ORDER BY a.id DESC LIMIT 1), false)
         """

@@ -75,7 +75,7 @@ public enum IncidentGrantsStore {
                        AND (s.ends_on IS NULL OR s.starts_on < s.ends_on)
                        AND NOT EXISTS (
                            SELECT 1 FROM incident_grants g
-                           WHERE g.source_key = CASE WHEN p.period_months = 0 THEN 'ig:plan-lifetime:' || s.id
+                           WHERE g.customer_id = s.customer_id AND g.source_key = CASE WHEN p.period_months = 0 THEN 'ig:plan-lifetime:' || s.id
                                                      ELSE 'ig:period:' || s.id || ':' || to_char(ls.latest_start, 'YYYY-MM-DD') END
                              AND g.revoked_at IS NULL))
                    -- as many active period grants due by as-of as periods have started (a term
@@ -193,7 +193,7 @@ public enum IncidentGrantsStore {
             UNION
             SELECT c.id FROM cust c
             WHERE $3::boolean AND c.registered_at <= $2
-              AND NOT EXISTS (SELECT 1 FROM incident_grants g WHERE g.source_key = 'ig:registration:' || c.id)
+              AND NOT EXISTS (SELECT 1 FROM incident_grants g WHERE g.customer_id = c.id AND g.source_key = 'ig:registration:' || c.id)
             -- on_first_payment: a completed payment and no active first-payment grant
             UNION
             SELECT c.id FROM cust c
@@ -311,6 +311,21 @@ public enum IncidentGrantsStore {
         // Every use not returned: the planner recomputes which ticket holds which grant from
         // today's grants and tickets (docs/design.md §9) and returns what no longer holds. A ticket
         // opened after as-of (re-dated) does not require one yet.
+        // The services below are joined on (customer_id, id), as Citus requires; the customer
+        // of a ticket's service that is another customer's (a data defect the planner reports)
+        // comes from this lookup by id instead.
+        var serviceOwners: [Int64: Int64] = [:]
+        for row in try db.query("""
+            SELECT s.id, s.customer_id FROM services s
+             WHERE s.id IN (SELECT t.service_id FROM tickets t WHERE t.customer_id = ANY($1::bigint[]) AND t.service_id IS NOT NULL)
+            """, [ids]) {
+            serviceOwners[try row.decode(0, as: Int64.self)] = try row.decode(1, as: Int64.self)
+        }
+        func serviceCustomer(_ row: PostgresRow, service: Int, customer: Int) throws -> Int64? {
+            if let owner = try row.decode(customer, as: Int64?.self) { return owner }
+            return try row.decode(service, as: Int64?.self).flatMap { serviceOwners[$0] }
+        }
+
         var uses: [Int64: [IncidentGrantsInput.ActiveUse]] = [:]
         for row in try db.query("""
             SELECT u.customer_id, u.id, u.grant_id, u.ticket_id, t.id IS NOT NULL, coalesce(t.requires_incident AND t.opened_at <= $2, false),
@@ -320,14 +335,14 @@ public enum IncidentGrantsStore {
             FROM incident_uses u
             JOIN customers c ON c.id = u.customer_id
             LEFT JOIN tickets t ON t.id = u.ticket_id AND t.customer_id = u.customer_id
-            LEFT JOIN services s ON s.id = t.service_id
+            LEFT JOIN services s ON s.customer_id = t.customer_id AND s.id = t.service_id
             WHERE u.customer_id = ANY($1::bigint[]) AND u.returned_at IS NULL
             ORDER BY u.customer_id, u.id
             """, [ids, asOf]) {
             var ticket: IncidentGrantsInput.Ticket?
             if try row.decode(4, as: Bool.self) {
                 ticket = .init(id: try row.decode(3), openedAt: try row.decode(6), openedOn: try row.decode(7), useCount: try row.decode(10),
-                               serviceID: try row.decode(8, as: Int64?.self), serviceCustomerID: try row.decode(9, as: Int64?.self))
+                               serviceID: try row.decode(8, as: Int64?.self), serviceCustomerID: try serviceCustomer(row, service: 8, customer: 9))
             }
             uses[try row.decode(0, as: Int64.self), default: []].append(.init(
                 id: try row.decode(1), grantID: try row.decode(2), ticketID: try row.decode(3), ticket: ticket,
@@ -340,13 +355,13 @@ public enum IncidentGrantsStore {
                    (SELECT count(*) FROM incident_uses x WHERE x.customer_id = t.customer_id AND x.ticket_id = t.id)
             FROM tickets t
             JOIN customers c ON c.id = t.customer_id
-            LEFT JOIN services s ON s.id = t.service_id
+            LEFT JOIN services s ON s.customer_id = t.customer_id AND s.id = t.service_id
             WHERE t.customer_id = ANY($1::bigint[]) AND t.requires_incident AND t.opened_at <= $2
             ORDER BY t.customer_id, t.opened_at, t.id
             """, [ids, asOf]) {
             tickets[try row.decode(0, as: Int64.self), default: []].append(.init(
                 id: try row.decode(1), openedAt: try row.decode(2), openedOn: try row.decode(3), useCount: try row.decode(6),
-                serviceID: try row.decode(4, as: Int64?.self), serviceCustomerID: try row.decode(5, as: Int64?.self)))
+                serviceID: try row.decode(4, as: Int64?.self), serviceCustomerID: try serviceCustomer(row, service: 4, customer: 5)))
         }
 
         var inputs: [Int64: IncidentGrantsInput] = [:]

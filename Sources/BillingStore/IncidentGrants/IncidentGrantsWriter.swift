@@ -2,7 +2,7 @@ import BillingCore
 import Postgres
 
 /// Writes incident-grants plans with a fixed number of set-based statements per batch. Every
-/// write is idempotent: inserts are `ON CONFLICT (source_key) DO NOTHING`, revocations and
+/// write is idempotent: inserts are `ON CONFLICT (customer_id, source_key) DO NOTHING`, revocations and
 /// returns only touch rows not revoked or returned yet, and audit events carry a source key.
 /// What comes back is only what this call changed, for the report.
 public enum IncidentGrantsWriter {
@@ -84,7 +84,7 @@ public enum IncidentGrantsWriter {
                             $9::bigint[], $10::bigint[], $11::text[])
                      AS g(customer_id, service_id, quantity, lifetime, valid_from, valid_until, source, source_key,
                           payment_id, funds_amount, funds_currency)
-                ON CONFLICT (source_key) DO NOTHING
+                ON CONFLICT (customer_id, source_key) DO NOTHING
                 RETURNING id, source_key
                 """, [
                     grants.map(\.0), grants.map(\.1.serviceID), grants.map(\.1.quantity), grants.map(\.1.lifetime),
@@ -153,7 +153,7 @@ public enum IncidentGrantsWriter {
                 SELECT u.customer_id, u.grant_id, u.ticket_id, 1, u.used_at, u.source_key, $6
                 FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::timestamptz[], $5::text[])
                      AS u(customer_id, grant_id, ticket_id, used_at, source_key)
-                ON CONFLICT (source_key) DO NOTHING
+                ON CONFLICT (customer_id, source_key) DO NOTHING
                 RETURNING id, customer_id, grant_id, ticket_id, used_at, source_key
                 """, [uses.map(\.0), grantColumn, uses.map(\.1.ticketID), uses.map(\.1.usedAt), uses.map(\.1.sourceKey), runID]) {
                 written.uses.append(UseRow(
@@ -169,7 +169,7 @@ public enum IncidentGrantsWriter {
                 SELECT $1, $2, e.customer_id, e.entity, e.entity_id, e.event, e.detail, e.source_key
                 FROM unnest($3::bigint[], $4::text[], $5::bigint[], $6::text[], $7::jsonb[], $8::text[])
                      AS e(customer_id, entity, entity_id, event, detail, source_key)
-                ON CONFLICT (source_key) DO NOTHING
+                ON CONFLICT (customer_id, source_key) DO NOTHING
                 RETURNING id, customer_id, at, entity, entity_id, event, detail, source_key
                 """, [runID, asOf, events.map(\.customerID), events.map(\.entity), events.map(\.entityID), events.map(\.event),
                       events.map(\.detail), events.map(\.key)]) {

@@ -176,14 +176,14 @@ public enum MonthlyRollupStore {
                        y.service_id IS NOT NULL AND s.customer_id IS DISTINCT FROM e.customer_id AS stray,
                        p.increment_minutes
                   FROM time_entries e
-                  -- Tickets and services are joined by id alone, and their customer compared
-                  -- after: one hash of each, and an entry on another customer's ticket or
-                  -- service is found in the same pass.
-                  LEFT JOIN tickets t ON t.id = e.ticket_id
+                  -- Tickets and services are joined on (customer_id, id), as Citus requires: an
+                  -- entry on another customer's ticket or service finds none, which the
+                  -- IS DISTINCT FROM tests below count as foreign, as they count a missing one.
+                  LEFT JOIN tickets t ON t.customer_id = e.customer_id AND t.id = e.ticket_id
                   CROSS JOIN LATERAL (
                       SELECT COALESCE(e.service_id, CASE WHEN t.customer_id = e.customer_id THEN t.service_id END) AS service_id
                   ) y0
-                  LEFT JOIN services s ON s.id = y0.service_id
+                  LEFT JOIN services s ON s.customer_id = e.customer_id AND s.id = y0.service_id
                   LEFT JOIN plans p ON p.id = s.plan_id
                   CROSS JOIN LATERAL (
                       SELECT y0.service_id,

@@ -6,7 +6,7 @@ import Postgres
 /// (tax rows per rate), checked (subtotal = sum of items) and only then issued, as the
 /// immutability triggers require.
 ///
-/// New rows are inserted with `ON CONFLICT (source_key) DO NOTHING RETURNING`: a planned key that
+/// New rows are inserted with `ON CONFLICT (customer_id, source_key) DO NOTHING RETURNING`: a planned key that
 /// already exists means the data changed under the plan, and the customer's batch is refused
 /// rather than billed twice.
 public enum MonthlyRollupWriter {
@@ -67,7 +67,7 @@ public enum MonthlyRollupWriter {
                   FROM unnest($1::bigint[], $2::text[], $3::text[], $4::date[], $5::date[], $6::bigint[], $7::text[],
                               $9::bigint[], $10::text[])
                        AS x(customer_id, currency, kind, period_start, period_end, total, source_key, tax_total, tax_note)
-                ON CONFLICT (source_key) DO NOTHING
+                ON CONFLICT (customer_id, source_key) DO NOTHING
                 RETURNING id, source_key, corrects_invoice_id
                 """, [
                     creates.map(\.customer), creates.map(\.plan.currency), creates.map(\.plan.kind.rawValue),
@@ -140,7 +140,7 @@ public enum MonthlyRollupWriter {
                        AS x(customer_id, service_id, invoice_id, kind, description, minutes, quantity, unit_price, amount,
                             currency, period_start, period_end, source_key, rollup_line, included_minutes, increment_minutes,
                             tax_rate, tax_percent)
-                ON CONFLICT (source_key) DO NOTHING
+                ON CONFLICT (customer_id, source_key) DO NOTHING
                 RETURNING id, source_key
                 """, [
                     inserts.map(\.customer), inserts.map(\.item.serviceID), inserts.map(\.invoiceID), inserts.map(\.item.kind),

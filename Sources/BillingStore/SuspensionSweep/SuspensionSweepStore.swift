@@ -99,16 +99,20 @@ public enum SuspensionSweepStore {
                        COALESCE(o.due_on, (o.issued_at AT TIME ZONE l.timezone)::date) AS due_on, l.as_of
                   FROM open o
                   JOIN local l ON l.id = o.customer_id AND l.as_of IS NOT NULL
-                 WHERE o.total > o.credited + COALESCE((SELECT sum(p.amount) FROM payments p
-                                                         WHERE p.invoice_id = o.id AND p.customer_id = o.customer_id
-                                                           AND p.status = 'completed' AND p.currency = o.currency), 0)
+                  -- Joins on (customer_id, invoice_id), not correlated subqueries over a CTE,
+                  -- which Citus refuses (docs/scale-out.md).
+                  LEFT JOIN (SELECT p.customer_id, p.invoice_id, p.currency, sum(p.amount) AS paid FROM payments p
+                              WHERE p.status = 'completed' AND p.invoice_id IN (SELECT id FROM open)
+                              GROUP BY p.customer_id, p.invoice_id, p.currency) p
+                    ON p.customer_id = o.customer_id AND p.invoice_id = o.id AND p.currency = o.currency
+                 WHERE o.total > o.credited + COALESCE(p.paid, 0)
             ),
             unpaid_services AS MATERIALIZED (
                 SELECT u.customer_id, u.name, u.id, u.due_on, u.as_of, b.service_id
                   FROM unpaid u
-                 CROSS JOIN LATERAL (SELECT DISTINCT b.service_id FROM billable_items b
-                                      WHERE b.invoice_id = u.id AND b.customer_id = u.customer_id
-                                        AND b.service_id IS NOT NULL) b
+                  JOIN (SELECT DISTINCT b.customer_id, b.invoice_id, b.service_id FROM billable_items b
+                         WHERE b.service_id IS NOT NULL AND b.invoice_id IN (SELECT id FROM unpaid)) b
+                    ON b.customer_id = u.customer_id AND b.invoice_id = u.id
             )
             SELECT u.customer_id, u.name, s.id, pl.code, array_agg(u.id ORDER BY u.id)
               FROM unpaid_services u
@@ -161,15 +165,20 @@ public enum SuspensionSweepStore {
                    COALESCE(o.foreign_ids, '{}'), COALESCE(o.foreign_currencies, '{}'),
                    COALESCE(b.service_ids, '{}'), COALESCE(b.without_service, false), o.period_start, o.period_end
               FROM open o
-              LEFT JOIN LATERAL (
-                  SELECT array_agg(DISTINCT b.service_id ORDER BY b.service_id) FILTER (WHERE b.service_id IS NOT NULL) AS service_ids,
+              -- Joins on (customer_id, invoice_id), not LATERAL or correlated subqueries over a
+              -- CTE, which Citus refuses (docs/scale-out.md).
+              LEFT JOIN (
+                  SELECT b.customer_id, b.invoice_id,
+                         array_agg(DISTINCT b.service_id ORDER BY b.service_id) FILTER (WHERE b.service_id IS NOT NULL) AS service_ids,
                          bool_or(b.service_id IS NULL) AS without_service
                     FROM billable_items b
-                   WHERE b.invoice_id = o.id AND b.customer_id = o.customer_id
-              ) b ON true
-             WHERE o.status = 'issued' OR o.paid < o.total
-                OR EXISTS (SELECT 1 FROM credit_applications a
-                            WHERE a.customer_id = o.customer_id AND a.invoice_id = o.id AND a.superseded_at IS NULL)
+                   WHERE b.invoice_id IN (SELECT id FROM open)
+                   GROUP BY b.customer_id, b.invoice_id
+              ) b ON b.customer_id = o.customer_id AND b.invoice_id = o.id
+              LEFT JOIN (SELECT DISTINCT a.customer_id, a.invoice_id FROM credit_applications a
+                          WHERE a.superseded_at IS NULL AND a.invoice_id IN (SELECT id FROM open)) a
+                ON a.customer_id = o.customer_id AND a.invoice_id = o.id
+             WHERE o.status = 'issued' OR o.paid < o.total OR a.invoice_id IS NOT NULL
              ORDER BY o.customer_id, o.id
             """, [ids])
         for row in invoices {
@@ -277,7 +286,7 @@ public enum SuspensionSweepStore {
             SELECT t.customer_id, t.credit_note_id, t.invoice_id, t.amount, t.currency, t.rule, t.source_key, $8, $9
               FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::text[])
                    AS t(customer_id, credit_note_id, invoice_id, amount, currency, rule, source_key)
-            ON CONFLICT (source_key) DO NOTHING
+            ON CONFLICT (customer_id, source_key) DO NOTHING
             RETURNING id, source_key
             """, [
                 applications.map(\.customerID), applications.map(\.application.creditNoteID), applications.map(\.application.invoiceID),

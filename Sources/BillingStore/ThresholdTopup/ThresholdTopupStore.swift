@@ -61,7 +61,7 @@ public enum ThresholdTopupStore {
                 SELECT e.id, e.customer_id, e.ticket_id, t.customer_id, t.service_id, e.service_id, e.worked_at,
                        e.minutes, e.billable
                   FROM time_entries e
-                  LEFT JOIN tickets t ON t.id = e.ticket_id
+                  LEFT JOIN tickets t ON t.customer_id = e.customer_id AND t.id = e.ticket_id
                  WHERE e.id = ANY($1::bigint[])
                 """, [entryIDs]) {
                 entries[try row.decode(0, as: Int64.self)] = ThresholdTopupInput.TimeEntry(
@@ -69,6 +69,21 @@ public enum ThresholdTopupStore {
                     ticketCustomerID: try row.decode(3, as: Int64?.self), ticketServiceID: try row.decode(4, as: Int64?.self),
                     serviceID: try row.decode(5, as: Int64?.self), workedAt: try row.decode(6),
                     minutes: Int64(try row.decode(7, as: Int.self)), billable: try row.decode(8))
+            }
+            // The ticket joined on (customer_id, id), as Citus requires; an entry on another
+            // customer's ticket (a data defect the planner reports) is found by a second lookup
+            // by id.
+            let foreignTickets = entries.values.filter { $0.ticketCustomerID == nil }.map(\.ticketID)
+            if !foreignTickets.isEmpty {
+                var tickets: [Int64: (customer: Int64, service: Int64?)] = [:]
+                for row in try db.query("SELECT id, customer_id, service_id FROM tickets WHERE id = ANY($1::bigint[])", [Array(Set(foreignTickets)).sorted()]) {
+                    tickets[try row.decode(0, as: Int64.self)] = (try row.decode(1, as: Int64.self), try row.decode(2, as: Int64?.self))
+                }
+                for (id, entry) in entries where entry.ticketCustomerID == nil {
+                    guard let ticket = tickets[entry.ticketID] else { continue }
+                    entries[id]?.ticketCustomerID = ticket.customer
+                    entries[id]?.ticketServiceID = ticket.service
+                }
             }
             for row in try db.query("""
                 SELECT time_entry_id, customer_id, service_id, min(currency), sum(amount)::bigint,
@@ -131,7 +146,7 @@ public enum ThresholdTopupStore {
             SELECT bi.service_id, count(DISTINCT i.id)::int
               FROM invoices i
               JOIN customers c ON c.id = i.customer_id
-              JOIN billable_items bi ON bi.invoice_id = i.id AND bi.kind = 'topup'
+              JOIN billable_items bi ON bi.customer_id = i.customer_id AND bi.invoice_id = i.id AND bi.kind = 'topup'
              WHERE i.customer_id = ANY($1::bigint[]) AND i.kind = 'topup'
                AND i.issued_at >= $2::timestamptz - interval '2 days'
                AND i.issued_at < $2::timestamptz + interval '2 days'
@@ -160,10 +175,10 @@ public enum ThresholdTopupStore {
             )
             SELECT i.id, i.customer_id, i.status, i.total, i.currency, i.subtotal,
                    (SELECT bi.service_id FROM billable_items bi
-                     WHERE bi.invoice_id = i.id AND bi.kind = 'topup' AND bi.service_id IS NOT NULL
+                     WHERE bi.customer_id = i.customer_id AND bi.invoice_id = i.id AND bi.kind = 'topup' AND bi.service_id IS NOT NULL
                      ORDER BY bi.id LIMIT 1),
                    COALESCE((SELECT sum(p.amount) FROM payments p
-                              WHERE p.invoice_id = i.id AND p.status = 'completed' AND p.currency = i.currency), 0)::bigint,
+                              WHERE p.customer_id = i.customer_id AND p.invoice_id = i.id AND p.status = 'completed' AND p.currency = i.currency), 0)::bigint,
                    l.credits, l.reversals, l.net
               FROM wanted w
               JOIN invoices i ON i.id = w.id AND i.kind = 'topup' AND i.customer_id = ANY($1::bigint[])
@@ -171,7 +186,7 @@ public enum ThresholdTopupStore {
                   SELECT count(*) FILTER (WHERE reason = 'topup')::int AS credits,
                          count(*) FILTER (WHERE reason = 'adjustment')::int AS reversals,
                          COALESCE(sum(amount), 0)::bigint AS net
-                    FROM credit_ledger WHERE invoice_id = i.id
+                    FROM credit_ledger WHERE customer_id = i.customer_id AND invoice_id = i.id
               ) l
             """, [ids, queuedInvoices]) {
             let id = try row.decode(0, as: Int64.self)

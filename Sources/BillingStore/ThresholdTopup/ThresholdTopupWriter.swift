@@ -120,7 +120,7 @@ public enum ThresholdTopupWriter {
               FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::bigint[], $7::bigint[],
                           $8::bigint[], $9::bigint[], $10::text[], $12::bigint[])
                    AS u(customer_id, service_id, amount, currency, reason, time_entry_id, invoice_id, minutes, hourly_rate, source_key, plan_id)
-            ON CONFLICT (source_key) DO NOTHING
+            ON CONFLICT (customer_id, source_key) DO NOTHING
             RETURNING id, customer_id, service_id, amount, currency, reason, time_entry_id, invoice_id, minutes, hourly_rate, source_key
             """, [
                 rows.map(\.0), rows.map(\.1.serviceID), rows.map(\.1.amount), rows.map(\.1.currency.rawValue),
@@ -157,7 +157,7 @@ public enum ThresholdTopupWriter {
             INSERT INTO audit_events (run_id, at, customer_id, entity, entity_id, event, detail, source_key)
             SELECT $1, $2, u.customer_id, 'time_entry', u.entry_id, 'debit_corrected', u.detail::jsonb, u.source_key
               FROM unnest($3::bigint[], $4::bigint[], $5::text[], $6::text[]) AS u(customer_id, entry_id, detail, source_key)
-            ON CONFLICT (source_key) DO NOTHING
+            ON CONFLICT (customer_id, source_key) DO NOTHING
             RETURNING id, customer_id, entity_id, event, detail, source_key
             """, [runID, asOf, rows.map(\.0), rows.map { $0.1.timeEntryID ?? 0 }, details.map(\.compactText),
                   rows.map { "tt:event:" + $0.1.sourceKey }]).map { row in
@@ -195,7 +195,7 @@ public enum ThresholdTopupWriter {
             INSERT INTO audit_events (run_id, at, customer_id, entity, entity_id, event, detail, source_key)
             SELECT $1, $2, u.customer_id, 'invoice', u.invoice_id, u.event, u.detail::jsonb, u.source_key
               FROM unnest($3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::text[]) AS u(customer_id, invoice_id, detail, source_key, event)
-            ON CONFLICT (source_key) DO NOTHING
+            ON CONFLICT (customer_id, source_key) DO NOTHING
             RETURNING id, customer_id, entity_id, event, detail, source_key
             """, [runID, asOf, paid.map(\.0), paid.map(\.1.invoiceID), details.map(\.compactText), paid.map { $0.1.auditSourceKey ?? "" },
                   paid.map(\.1.auditEvent)]).map { row in
@@ -215,7 +215,7 @@ public enum ThresholdTopupWriter {
             SELECT u.customer_id, u.currency, 'topup', 'draft', 0, u.source_key, $4, u.tax_total, u.tax_note
               FROM unnest($1::bigint[], $2::text[], $3::text[], $5::bigint[], $6::text[])
                    AS u(customer_id, currency, source_key, tax_total, tax_note)
-            ON CONFLICT (source_key) DO NOTHING
+            ON CONFLICT (customer_id, source_key) DO NOTHING
             RETURNING id, source_key
             """, [planned.map(\.0), planned.map(\.1.currency.rawValue), planned.map(\.1.sourceKey), runID,
                   planned.map { $0.1.taxes?.taxTotal ?? 0 }, planned.map(\.1.taxNote)]) {
@@ -234,7 +234,7 @@ public enum ThresholdTopupWriter {
                           $8::text[], $9::text[], $11::text[], $12::numeric[])
                    AS u(customer_id, service_id, invoice_id, description, quantity, unit_price, amount, currency, source_key,
                         tax_rate, tax_percent)
-            ON CONFLICT (source_key) DO NOTHING
+            ON CONFLICT (customer_id, source_key) DO NOTHING
             RETURNING invoice_id, id, service_id, description, quantity::bigint, unit_price, amount, source_key
             """, [
                 planned.map(\.0), planned.map(\.1.serviceID), invoiceIDs, planned.map(\.1.description), planned.map(\.1.packs),

@@ -80,7 +80,7 @@ struct ContractExpiryRolloverJobTests {
         let expiry = try #require(report.output.records[.events]?.first { $0.fields["event"]?.stringValue == "contract_expired" })
         #expect(expiry.fields["detail"]?["reason"]?.stringValue == "minutes_used_up")
         #expect(expiry.fields["detail"]?["minutes_used"]?.intValue == 600)
-        #expect(try db.query("SELECT detail->>'reason' FROM audit_events WHERE entity_id = $1", [s.hours]).scalar(String.self) == "minutes_used_up")
+        #expect(try db.query("SELECT detail->>'reason' FROM contract_events WHERE entity_id = $1", [s.hours]).scalar(String.self) == "minutes_used_up")
     }
 
     @Test("ignore: the time after the contract expired is recorded ignored on it and deducted nowhere")
@@ -206,7 +206,7 @@ struct ContractExpiryRolloverJobTests {
         #expect(dry.output.records[.charges]?.count == 5)
         #expect(dry.output.records[.items]?.count == 1)
         #expect(dry.output.records[.events]?.count == 2)
-        for table in ["contract_charges", "billable_items", "audit_events", "job_runs"] {
+        for table in ["contract_charges", "billable_items", "audit_events", "contract_events", "job_runs"] {
             #expect(try f.count(table) == 0, "\(table) after a dry run")
         }
         #expect(try f.contractStatus(s.renewal) == "pending")
@@ -222,7 +222,9 @@ struct ContractExpiryRolloverJobTests {
         #expect(rerun.output.records.values.allSatisfy { $0.isEmpty })
         #expect(rerun.output.counts.filter { $0.key != "customers" }.isEmpty)
         #expect(try f.count("contract_charges") == 5)
-        #expect(try f.count("audit_events") == 2)
+        // The contracts serve an org unit: their events are contract_events (sql/210).
+        #expect(try f.count("contract_events") == 2)
+        #expect(try f.count("audit_events") == 0)
     }
 
     // Org unit Shared's 100-minute contract serves customers one and two, processed in batches of
@@ -447,7 +449,7 @@ struct ContractExpiryRolloverJobTests {
             "contract_activated #\(starting) customer - ce:activated:\(starting):2026-11-01",
             "contract_expired #\(ending) customer - ce:expired:\(ending):ends:2026-11-01",
         ])
-        #expect(try db.query("SELECT detail->>'local_as_of' FROM audit_events WHERE entity_id = $1", [starting]).scalar(String.self) == "2026-11-01")
+        #expect(try db.query("SELECT detail->>'local_as_of' FROM contract_events WHERE entity_id = $1", [starting]).scalar(String.self) == "2026-11-01")
     }
 
     @Test("time a service bills is not this job's: entries on a service or on a service's ticket are not charged")
@@ -532,6 +534,7 @@ struct ContractExpiryRolloverJobTests {
             #expect(try f.count("contract_charges", where: "customer_id = $1 OR contract_id = $2", [customer, broken]) == 0)
             #expect(try f.count("billable_items", where: "customer_id = $1", [customer]) == 0)
             #expect(try f.count("audit_events", where: "entity = 'contract' AND entity_id = $1", [broken]) == 0)
+            #expect(try f.count("contract_events", where: "entity_id = $1", [broken]) == 0)
         }
         // The other customer is charged, once.
         #expect(try f.contractStatus(fine) == "active")

@@ -13,9 +13,14 @@ struct DatabaseCopy {
     enum Switch: String, CaseIterable {
         /// Every foreign key dropped.
         case foreignKeys = "foreign keys"
-        /// Every user trigger dropped: the immutability and append-only guards, but also the
-        /// triggers that keep derived tables (top-up balances and queues, rollup changes,
-        /// invoice numbers), whose work a job then does not find done.
+        /// The guard triggers dropped (functions `supportbill_guard_*`: issued invoices and
+        /// their items immutable, the ledger append-only, managed group members, job_runs):
+        /// what `breakdown` prices. The triggers that keep derived tables stay.
+        case guardTriggers = "guard triggers"
+        /// Every user trigger dropped, also those that keep derived tables (top-up balances
+        /// and queues, rollup changes, invoice numbers): the honest floor computes what it
+        /// needs of them itself. A job on such a copy does not find that work done, and may
+        /// take other, slower paths: `breakdown` does not use it alone.
         case triggers
         /// Every index of an output table but its primary key and its `source_key` key dropped
         /// (other unique constraints too, when the foreign keys are off as well).
@@ -64,13 +69,15 @@ struct DatabaseCopy {
                 END $$
                 """)
         }
-        if off.contains(.triggers) {
+        if off.contains(.triggers) || off.contains(.guardTriggers) {
+            let which = off.contains(.triggers) ? "true" : "p.proname LIKE 'supportbill\\_guard\\_%'"
             try db.execute("""
                 DO $$
                 DECLARE r record;
                 BEGIN
                     FOR r IN SELECT g.tgrelid::regclass AS t, g.tgname FROM pg_trigger g JOIN pg_class k ON k.oid = g.tgrelid
-                              WHERE NOT g.tgisinternal AND k.relnamespace = 'public'::regnamespace LOOP
+                               JOIN pg_proc p ON p.oid = g.tgfoid
+                              WHERE NOT g.tgisinternal AND k.relnamespace = 'public'::regnamespace AND \(which) LOOP
                         EXECUTE format('DROP TRIGGER %I ON %s', r.tgname, r.t);
                     END LOOP;
                 END $$

@@ -10,21 +10,29 @@ import Postgres
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "supportbill-bench",
-        abstract: "Measure every job against the SQL floor on a synthetic provider.",
+        abstract: "Measure every job against its SQL floors on a synthetic provider.",
         discussion: """
             Generates a synthetic provider in a fresh embedded PostgreSQL (set-based SQL, \
-            deterministic), then for each job measures: the job's wall time and peak RSS (run as a \
-            child process), the floor (hand-written set-based statements computing the same figures \
-            and writing comparable rows, rolled back) and their ratio, a second run with nothing to \
-            change, and a dry run; threshold-topup also an hourly run on the debited history. The \
-            floor's figures are compared with the job's report: any difference fails the bench \
-            (exit 1). With --scaling (the default) it does all of it at half and at full scale and \
-            prints the growth ratio. docs/benchmark.md explains the figures. Build it in release mode:
+            deterministic), in two shapes (standard: 10,000 customers, 50,000 services, 5M entries; \
+            ticket-services: 5,000 customers with four services each, 1M entries), then for each job \
+            measures: the job's wall time and peak RSS (run as a child process); two floors, each \
+            hand-written set-based SQL computing the same figures and writing the same rows, rolled \
+            back: the honest floor (the least work: on a copy whose output tables keep only their \
+            primary and idempotency keys, no foreign keys, no triggers) and the same-schema floor \
+            (into the job's own tables); a rerun with nothing to change; and a dry run; \
+            threshold-topup also an hourly run on the debited history. Both floors' figures are \
+            compared with the job's report: any difference fails the bench (exit 1). A missed target \
+            (first run over 2x its honest floor, rerun over 0.3x the first run, peak RSS over 100 MB \
+            or over 1.2x the figure at a fifth of the data) fails it with exit 2, except with --smoke \
+            (CI: tiny scale, figures computed and checked, targets printed). docs/benchmark.md \
+            explains the figures. Build it in release mode:
 
               swift run -c release supportbill-bench
-              swift run -c release supportbill-bench --customers 1000 --services 5000 --entries 500000 --no-scaling
+              swift run -c release supportbill-bench --customers 1000 --services 5000 --entries 500000
+              swift run -c release supportbill-bench --smoke
+              swift run -c release supportbill-bench breakdown --customers 1000 --services 5000 --entries 500000
             """,
-        subcommands: [Measure.self, JobChild.self, GenerateCommand.self],
+        subcommands: [Measure.self, Breakdown.self, JobChild.self, GenerateCommand.self],
         defaultSubcommand: Measure.self
     )
 }
@@ -39,6 +47,8 @@ struct JobChild: ParsableCommand {
     @Option var period: String?
     @Option var jobsDir: String?
     @Flag var dryRun = false
+    /// `breakdown` runs a job in one batch (one commit) to price the batch commits.
+    @Option var batchSize = 500
 
     func run() throws {
         guard let name = JobName(rawValue: job) else { throw ValidationError("unknown job \(job)") }
@@ -46,7 +56,7 @@ struct JobChild: ParsableCommand {
         let runner = JobRunner(target: PostgresTarget(conninfo: database))
         let report = runner.run(instance, JobRunRequest(
             asOf: try Instant(rfc3339: asOf), period: try period.map { try YearMonth($0) },
-            dryRun: dryRun, batchSize: 500, invokedBy: "bench"
+            dryRun: dryRun, batchSize: batchSize, invokedBy: "bench"
         ))
         // Only the summary: printing every emitted row would measure printing.
         print(JSONValue.object([

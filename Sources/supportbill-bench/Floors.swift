@@ -3,10 +3,17 @@ import BillingJobs
 import Postgres
 
 /// The physical floor per job: hand-written set-based statements that compute the figures a job's
-/// first run computes and write comparable rows into the same tables (with their indexes,
-/// foreign keys and triggers), in one transaction that is rolled back. Its time is what
-/// PostgreSQL itself needs for the work; the job's time over it is the price of everything
-/// else (round trips, batches of customers, planning in Swift, the report).
+/// first run computes and write the same rows, in one transaction that is rolled back. Each
+/// floor runs twice (issue 20):
+/// - **honest** (`lean`): on a copy of the database whose output tables keep only their primary
+///   key and idempotency key (`source_key`), with no foreign keys and no triggers
+///   (`DatabaseCopy.Switch.lean`), writing each row once in its final state (an invoice is
+///   inserted issued, not drafted and then issued): the least work that produces the job's
+///   figures and rows. The job's time over it is the price of everything the job does beyond
+///   that: the guards (foreign keys, triggers, indexes), round trips, batches, planning in Swift;
+/// - **same schema**: on the real database, writing into the same tables as the job (with their
+///   indexes, foreign keys and triggers): the job's time over it is the price of the job's shape
+///   alone, not of the schema's guards.
 ///
 /// Each floor also returns its figures, which the bench compares with the job's report
 /// (`CrossCheck`): a job that is fast and wrong is worth nothing. docs/benchmark.md says what
@@ -26,6 +33,9 @@ enum Floors {
         let configuration: BenchConfiguration
         /// The floor's own `job_runs` row (output rows need one), rolled back with the rest.
         var runID: Int64 = 0
+        /// The honest floor: on a lean copy (no triggers keep derived tables, no immutability
+        /// trigger asks for drafts first), so rows are written once, in their final state.
+        var lean = false
     }
 
     /// One statement of a floor.
@@ -57,8 +67,10 @@ enum Floors {
 
     /// Runs `job`'s floor in a transaction that is rolled back, and times it (the rollback
     /// included). The caller vacuums the tables afterwards, as autovacuum would.
-    static func measure(_ job: JobName, db: PostgresConnection, month: YearMonth, asOf: Instant, configuration: BenchConfiguration) throws -> Measurement {
+    static func measure(_ job: JobName, db: PostgresConnection, month: YearMonth, asOf: Instant, configuration: BenchConfiguration,
+                        lean: Bool = false) throws -> Measurement {
         var context = Context(month: month, asOf: asOf, configuration: configuration)
+        context.lean = lean
         let started = ContinuousClock.now
         try db.execute("BEGIN")
         do {

@@ -14,12 +14,15 @@ struct GenerateCommand: ParsableCommand {
     @Option var services = 50_000
     @Option var entries = 5_000_000
     @Option var month = "2026-10"
+    @Option(help: "standard, or ticket-services (half the customers with four services each, a fifth of the entries).")
+    var shape = "standard"
 
     func run() throws {
         let db = try PostgresTarget(conninfo: database).connect()
         defer { db.close() }
         _ = try Migrator().migrate(db)
-        let provider = SyntheticProvider(customers: customers, services: services, entries: entries, month: try YearMonth(month))
+        guard let shape = SyntheticProvider.Shape(rawValue: shape) else { throw ValidationError("unknown shape \(self.shape)") }
+        let provider = SyntheticProvider.make(shape, customers: customers, services: services, entries: entries, month: try YearMonth(month))
         try provider.generate(db) { FileHandle.standardError.write(Data("generate: \($0)\n".utf8)) }
     }
 }

@@ -24,11 +24,35 @@ import Postgres
 ///   suspends;
 /// - payments: funds added by one customer in three (one in forty of them reversed), and the
 ///   history invoices' payments.
+///
+/// Two shapes (issue 20), both scaled from the same `--customers/--services/--entries`:
+/// - `standard`: C customers, S services, E entries (10,000 / 50,000 / 5M at full scale);
+/// - `ticket-services`: C/2 customers with four services each and E/5 entries (5,000 / 20,000 /
+///   1M at full scale): fewer, denser customers, every entry's service resolved through its
+///   ticket. (The standard shape's entries name no service either: `time_entries.service_id` is
+///   NULL in both, so the jobs always take the ticket's; the shapes differ in density.)
 struct SyntheticProvider {
+    enum Shape: String, CaseIterable {
+        case standard
+        case ticketServices = "ticket-services"
+    }
+
     let customers: Int
     let services: Int
     let entries: Int
     let month: YearMonth
+    var shape: Shape = .standard
+
+    /// The provider of `shape` for the standard shape's sizes (customers, services, entries).
+    static func make(_ shape: Shape, customers: Int, services: Int, entries: Int, month: YearMonth) -> SyntheticProvider {
+        switch shape {
+        case .standard:
+            return SyntheticProvider(customers: customers, services: services, entries: entries, month: month)
+        case .ticketServices:
+            let half = max(1, customers / 2)
+            return SyntheticProvider(customers: half, services: half * 4, entries: max(1, entries / 5), month: month, shape: shape)
+        }
+    }
 
     static let zones = [
         "Pacific/Honolulu", "America/Los_Angeles", "America/Denver", "America/Chicago", "America/New_York",

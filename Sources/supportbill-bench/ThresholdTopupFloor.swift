@@ -1,4 +1,5 @@
 import BillingCore
+import Postgres
 
 /// threshold-topup's floor for a first run over a history of pre-paid time (nothing debited or
 /// invoiced yet, no top-up payments):
@@ -15,7 +16,32 @@ import BillingCore
 /// `entries_debited`, `invoices`, and per currency `debited` and `invoiced`.
 enum ThresholdTopupFloor {
     static func definition(_ c: Floors.Context) -> Floors.Definition {
-        Floors.Definition(steps: [
+        // On the lean copy no trigger keeps `topup_balances`: the honest floor adds the debits
+        // it has just computed (as the job's planner does) instead of reading them back.
+        let debited = c.lean ? "+ COALESCE(fd.amount, 0)" : ""
+        // Unpaid issued top-ups per service: one grouped join on the lean copy (its items have no
+        // index on invoice_id to serve the correlated subquery the same-schema floor runs).
+        let debitedJoin = c.lean ? """
+            LEFT JOIN f_debited fd ON fd.service_id = s.id
+            LEFT JOIN (SELECT bi.service_id, sum(i.total)::bigint AS total FROM invoices i
+                         JOIN billable_items bi ON bi.invoice_id = i.id AND bi.kind = 'topup'
+                        WHERE i.kind = 'topup' AND i.status = 'issued' AND i.customer_id = bi.customer_id
+                        GROUP BY bi.service_id) up ON up.service_id = s.id
+            """ : ""
+        let unpaid = c.lean ? "COALESCE(up.total, 0)" : """
+            COALESCE((SELECT sum(i.total)::bigint FROM invoices i
+                        JOIN billable_items bi ON bi.invoice_id = i.id AND bi.kind = 'topup' AND bi.service_id = s.id
+                       WHERE i.customer_id = s.customer_id AND i.kind = 'topup' AND i.status = 'issued'), 0)
+            """
+        let sumDebits = Floors.Step("""
+            CREATE TEMP TABLE f_debited ON COMMIT DROP AS
+            SELECT service_id, -sum((minutes::bigint * hourly_rate + 30) / 60)::bigint AS amount FROM f_debits GROUP BY service_id
+            """)
+        let issued = c.lean
+            ? "INSERT INTO invoices (customer_id, currency, kind, status, total, source_key, run_id, issued_at, due_on) SELECT customer_id, currency, 'topup', 'issued', packs * topup_amount, source_key, $1, $2, local_as_of + $3::int FROM f_topups"
+            : "INSERT INTO invoices (customer_id, currency, kind, status, total, source_key, run_id) SELECT customer_id, currency, 'topup', 'draft', packs * topup_amount, source_key, $1 FROM f_topups"
+        let issuedBinds: [any PostgresEncodable] = c.lean ? [c.runID, c.asOf, c.configuration.topupDueDays] : [c.runID]
+        return Floors.Definition(steps: [
             Floors.Step("""
                 CREATE TEMP TABLE f_debits ON COMMIT DROP AS
                 SELECT e.id AS entry_id, e.customer_id, s.id AS service_id, s.currency, pp.hourly_rate,
@@ -36,6 +62,7 @@ enum ThresholdTopupFloor {
                        minutes, hourly_rate, 'tt:usage:' || entry_id, $1
                   FROM f_debits
                 """, [c.runID]),
+        ] + (c.lean ? [sumDebits] : []) + [
             Floors.Step("""
                 CREATE TEMP TABLE f_topups ON COMMIT DROP AS
                 SELECT s.customer_id, s.id AS service_id, s.currency, p.name AS plan_name, pp.topup_amount, l.local_as_of,
@@ -47,20 +74,16 @@ enum ThresholdTopupFloor {
                   JOIN customers c ON c.id = s.customer_id
                  CROSS JOIN LATERAL (SELECT ($1::timestamptz AT TIME ZONE c.timezone)::date AS local_as_of) l
                   LEFT JOIN topup_balances tb ON tb.customer_id = s.customer_id AND tb.service_id = s.id
+                  \(debitedJoin)
                  CROSS JOIN LATERAL (
-                     SELECT COALESCE(tb.balance, 0) AS balance,
-                            COALESCE(tb.balance, 0) + COALESCE((
-                                SELECT sum(i.total)::bigint FROM invoices i
-                                  JOIN billable_items bi ON bi.invoice_id = i.id AND bi.kind = 'topup' AND bi.service_id = s.id
-                                 WHERE i.customer_id = s.customer_id AND i.kind = 'topup' AND i.status = 'issued'), 0) AS covered
+                     SELECT COALESCE(tb.balance, 0) \(debited) AS balance,
+                            COALESCE(tb.balance, 0) \(debited) + \(unpaid) AS covered
                  ) b
                  WHERE p.billing = 'prepaid' AND s.status IN ('pending', 'active') AND (s.ends_on IS NULL OR s.ends_on > l.local_as_of)
                    AND pp.topup_amount > 0 AND b.covered <= pp.threshold
                 """, [c.asOf]),
-            Floors.Step("""
-                INSERT INTO invoices (customer_id, currency, kind, status, total, source_key, run_id)
-                SELECT customer_id, currency, 'topup', 'draft', packs * topup_amount, source_key, $1 FROM f_topups
-                """, [c.runID]),
+            // Honest: inserted issued; same schema: drafted, filled, then issued (the triggers' order).
+            Floors.Step(issued, issuedBinds),
             Floors.Step("""
                 INSERT INTO billable_items (customer_id, service_id, invoice_id, kind, description, quantity, unit_price, amount,
                                             currency, source_key, run_id)
@@ -69,11 +92,13 @@ enum ThresholdTopupFloor {
                        'tt:item:' || t.service_id || ':' || t.local_as_of || ':1', $1
                   FROM f_topups t JOIN invoices i ON i.source_key = t.source_key
                 """, [c.runID]),
+        ] + (c.lean ? [] : [
             Floors.Step("""
                 UPDATE invoices i SET status = 'issued', issued_at = $1, due_on = t.local_as_of + $2::int
                   FROM f_topups t
                  WHERE i.source_key = t.source_key
                 """, [c.asOf, c.configuration.topupDueDays]),
+        ]) + [
             Floors.Step("""
                 DELETE FROM topup_entry_queue q USING time_entries e WHERE e.id = q.time_entry_id AND e.worked_at <= $1
                 """, [c.asOf]),

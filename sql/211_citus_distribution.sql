@@ -97,6 +97,18 @@ BEGIN
                 FOR EACH ROW EXECUTE FUNCTION supportbill_citus_topup_entry_row();
             CREATE TRIGGER time_entries_rollup_row AFTER INSERT OR UPDATE OR DELETE ON time_entries
                 FOR EACH ROW EXECUTE FUNCTION supportbill_citus_rollup_entry_row();
+        ELSIF t = 'billable_items' THEN
+            -- sql/230's guard of inserted items runs once per statement on a transition table,
+            -- which Citus cannot run; on Citus the row trigger guards inserts again (the same
+            -- function, the same refusal), one lock query per item as before sql/230.
+            IF EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = 'billable_items'::regclass
+                          AND tgname = 'billable_items_inserted_onto_drafts') THEN
+                DROP TRIGGER billable_items_inserted_onto_drafts ON billable_items;
+                DROP TRIGGER billable_items_immutable_when_issued ON billable_items;
+                CREATE TRIGGER billable_items_immutable_when_issued
+                    BEFORE INSERT OR UPDATE OR DELETE ON billable_items
+                    FOR EACH ROW EXECUTE FUNCTION supportbill_guard_invoice_item();
+            END IF;
         ELSIF t = 'tickets' THEN
             DROP TRIGGER IF EXISTS tickets_topup_update ON tickets;
             CREATE TRIGGER tickets_topup_row AFTER UPDATE ON tickets

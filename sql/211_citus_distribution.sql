@@ -46,6 +46,27 @@ BEGIN
     PERFORM set_config('citus.enable_local_reference_table_foreign_keys', 'off', true);
     -- Triggers on distributed and reference tables: Citus propagates them to the shards.
     PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);
+    -- Row triggers reached by a pushed-down INSERT ... SELECT or a multi-shard UPDATE run inside a
+    -- query on a shard; their customer-scoped lookups are then nested distributed execution, which
+    -- Citus refuses unless allowed. Set here, on Citus only: on plain PostgreSQL a function setting
+    -- of an unknown (placeholder) parameter needs superuser since PostgreSQL 15, and the schema
+    -- owner need not be one. Setting it again changes nothing.
+    FOREACH t IN ARRAY ARRAY[
+            'supportbill_citus_topup_entry_relevant(bigint, bigint, bigint, bigint)',
+            'supportbill_citus_topup_entry_row()',
+            'supportbill_citus_rollup_entry_metered(bigint, bigint, bigint)',
+            'supportbill_citus_rollup_entry_row()',
+            'supportbill_citus_topup_ticket_row()',
+            'supportbill_citus_topup_payment_row()',
+            'supportbill_citus_topup_service_row()',
+            'supportbill_citus_topup_balance_row()',
+            'supportbill_guard_invoice()',
+            'supportbill_guard_invoice_item()',
+            'supportbill_topup_queue_voided_invoice()',
+            'supportbill_number_invoice()',
+            'supportbill_guard_invoice_tax()'] LOOP
+        EXECUTE format('ALTER FUNCTION %s SET citus.allow_nested_distributed_execution = on', t);
+    END LOOP;
 
     FOREACH t IN ARRAY reference_tables LOOP
         CONTINUE WHEN to_regclass(t) IS NULL;
@@ -298,21 +319,6 @@ BEGIN
 END
 $$;
 
--- Row triggers reached by a pushed-down INSERT ... SELECT or a multi-shard UPDATE run inside a
--- query on a shard; their customer-scoped lookups are then nested distributed execution, which
--- Citus refuses unless allowed. Plain PostgreSQL keeps the setting as an unused placeholder.
-ALTER FUNCTION supportbill_citus_topup_entry_relevant(bigint, bigint, bigint, bigint) SET citus.allow_nested_distributed_execution = on;
-ALTER FUNCTION supportbill_citus_topup_entry_row() SET citus.allow_nested_distributed_execution = on;
-ALTER FUNCTION supportbill_citus_rollup_entry_metered(bigint, bigint, bigint) SET citus.allow_nested_distributed_execution = on;
-ALTER FUNCTION supportbill_citus_rollup_entry_row() SET citus.allow_nested_distributed_execution = on;
-ALTER FUNCTION supportbill_citus_topup_ticket_row() SET citus.allow_nested_distributed_execution = on;
-ALTER FUNCTION supportbill_citus_topup_payment_row() SET citus.allow_nested_distributed_execution = on;
-ALTER FUNCTION supportbill_citus_topup_service_row() SET citus.allow_nested_distributed_execution = on;
-ALTER FUNCTION supportbill_citus_topup_balance_row() SET citus.allow_nested_distributed_execution = on;
-ALTER FUNCTION supportbill_guard_invoice() SET citus.allow_nested_distributed_execution = on;
-ALTER FUNCTION supportbill_guard_invoice_item() SET citus.allow_nested_distributed_execution = on;
-ALTER FUNCTION supportbill_topup_queue_voided_invoice() SET citus.allow_nested_distributed_execution = on;
-ALTER FUNCTION supportbill_number_invoice() SET citus.allow_nested_distributed_execution = on;
-ALTER FUNCTION supportbill_guard_invoice_tax() SET citus.allow_nested_distributed_execution = on;
-
-SELECT supportbill_distribute();
+-- Not called here: `supportbill migrate` calls supportbill_distribute() after the last migration
+-- (Migrator.distribute), so later migrations change tables before Citus owns them, and a
+-- database given Citus later is distributed by its next migrate.

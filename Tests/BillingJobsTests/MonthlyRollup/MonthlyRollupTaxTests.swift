@@ -208,4 +208,58 @@ struct MonthlyRollupTaxTests {
         #expect(try f.itemRates(invoice: credit.id) == ["per_incident -4900 DE-19 19.0000", "per_incident 1000 -"])
         #expect(try BillingInvariants.violations(t.db).isEmpty)
     }
+
+    //   October 2026 as of Nov 1, then `supportbill balance` as of Nov 20 (due Nov 15):
+    //   Contoso  DE-19 19 %   net 98.00 + tax 18.62 = 116.62, 16.62 paid   outstanding 100.00
+    //   Adatum   EU-RC 0 %    net 31.50 + tax 0.00  = 31.50 (note)          outstanding 31.50
+    @Test("supportbill balance shows each open invoice's number, net, tax per rate, gross and note (json and text)")
+    func balanceShowsTaxes() throws {
+        let t = try RollupTestDatabase()
+        defer { t.close() }
+        let f = t.fixtures
+        try f.taxRate("DE-19", "19.0000")
+        try f.taxRate("EU-RC", "0.0000", name: "Reverse charge")
+        let note = "Reverse charge: VAT to be accounted for by the recipient"
+        let contoso = try t.customer("Contoso", plan: t.plans.flat, startsOn: "2026-10-01")
+        try f.tax(customer: contoso.customer, rate: "DE-19")
+        let adatum = try t.customer("Adatum", plan: t.plans.postpaid, startsOn: "2026-10-01")
+        try f.tax(customer: adatum.customer, rate: "EU-RC", note: note)
+        try f.entry(customer: adatum.customer, ticket: adatum.ticket, workedAt: "2026-10-20T10:00:00Z", minutes: 90)
+        let report = t.run()
+        #expect(report.exitStatus == .success, "\(report.output.skipped)")
+        let invoice = try #require(try f.taxedInvoices(customer: contoso.customer).first)
+        let number = try #require(invoice.number)
+        _ = try f.payment(customer: contoso.customer, invoice: invoice.id, amount: 1662, receivedAt: "2026-11-10T09:00:00Z")
+
+        func balance(_ customer: Int64, _ format: String) throws -> ChildProcess.Result {
+            let result = try ChildProcess.supportbill(["balance", "--customer", String(customer), "--database", t.database.runnerConninfo,
+                                                       "--as-of", "2026-11-20T00:00:00Z", "--format", format])
+            #expect(result.status == 0, "\(result.stderr)")
+            return result
+        }
+        let json = try JSONValue(parsing: try balance(contoso.customer, "json").stdout)
+        let open = try #require(json["open_invoices"]?.arrayValue?.first)
+        #expect(open["invoice_id"]?.intValue == invoice.id)
+        #expect(open["number"] == .string(number))
+        #expect(open["subtotal"]?.intValue == 9800)
+        #expect(open["tax_total"]?.intValue == 1862)
+        #expect(open["total"]?.intValue == 11662)
+        #expect(open["paid"]?.intValue == 1662)
+        #expect(open["outstanding"]?.intValue == 10000)
+        #expect(open["tax_note"] == .null)
+        let taxes = try #require(open["taxes"]?.arrayValue)
+        #expect(taxes.count == 1)
+        #expect(taxes.first?["tax_rate"] == .string("DE-19"))
+        #expect(taxes.first?["base"]?.intValue == 9800)
+        #expect(taxes.first?["tax"]?.intValue == 1862)
+
+        let text = try balance(contoso.customer, "text").stdout
+        #expect(text.contains("\(invoice.id) \(number)"), "\(text)")
+        #expect(text.contains("116.62 USD") && text.contains("100.00 USD"), "\(text)")
+        #expect(text.contains("net 98.00 USD, tax DE-19 19 % of 98.00 USD: 18.62 USD"), "\(text)")
+
+        let reverse = try balance(adatum.customer, "text").stdout
+        #expect(reverse.contains("net 31.50 USD, tax EU-RC 0 % of 31.50 USD: 0.00 USD"), "\(reverse)")
+        #expect(reverse.contains(note), "\(reverse)")
+    }
 }

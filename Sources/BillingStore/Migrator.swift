@@ -53,29 +53,19 @@ public struct Migrator {
             }
             var newlyApplied: [String] = []
             var recorded: [String] = []
-            var done = Set(applied.keys)
-            if upgradesLegacy(applied) {
-                for migration in legacyOnly {
-                    try requireUnchanged(migration, applied, db)
-                    guard !done.contains(migration.version) else { continue }
+            let upgrading = upgradesLegacy(applied)
+            for migration in (upgrading ? legacyOnly : []) + migrations {
+                try requireUnchanged(migration, applied, db)
+                guard applied[migration.version] == nil else { continue }
+                if upgrading && Migration.baselineVersions.contains(migration.version) {
+                    // The legacy sequence has built the baseline's schema (a test compares the
+                    // two catalogues): the baseline is recorded, never run on top of it.
+                    try record(migration, db)
+                    recorded.append(migration.name)
+                } else {
                     try apply(migration, db)
-                    done.insert(migration.version)
                     newlyApplied.append(migration.name)
                 }
-                // The legacy sequence has now built the baseline's schema (a test compares the
-                // two catalogues): the baseline is recorded, never run on top of it.
-                for migration in baseline where !done.contains(migration.version) {
-                    try record(migration, db)
-                    done.insert(migration.version)
-                    recorded.append(migration.name)
-                }
-            }
-            for migration in migrations {
-                try requireUnchanged(migration, applied, db)
-                guard !done.contains(migration.version) else { continue }
-                try apply(migration, db)
-                done.insert(migration.version)
-                newlyApplied.append(migration.name)
             }
             try Migrator.distribute(db)
             return Outcome(applied: newlyApplied, recorded: recorded, currentVersion: migrations.last?.version ?? 0)
